@@ -1,0 +1,33 @@
+# The course's two commands: `make lab` opens it, `make test` checks it.
+# Both build .venv on first use (CPU torch from constraints.txt, then -e .[dev])
+# and are quick once it is built; the stamp is redone when the inputs change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+.PHONY: lab test bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt jupyter/overrides.json
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@mkdir -p $(LAB_SETTINGS)
+	cp jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_weight_decay.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache wd_helpers.egg-info

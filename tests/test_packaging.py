@@ -1,0 +1,90 @@
+"""The repository's promises: same dependencies everywhere, layered imports, clean notebooks,
+and the course's JupyterLab settings."""
+
+import ast
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+LAYERS = {"seeding": 0, "regularizers": 0, "data": 1, "train": 2, "plots": 3, "widgets": 4}
+
+
+def split_requirement(text):
+    name, bound = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", text).groups()
+    name = CONDA_NAMES.get(name.lower(), name.lower()).replace("_", "-")
+    return name, bound.replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = dict(map(split_requirement, project["dependencies"] + project["optional-dependencies"]["dev"]))
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(
+        split_requirement(dep) for dep in env["dependencies"]
+        if isinstance(dep, str) and not dep.startswith(("python", "pip"))
+    )
+    assert conda == pip
+    assert "conda-forge" in env["channels"]
+
+
+def test_package_requirements_are_ranges_not_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert "==" not in requirement, requirement
+    assert "torch==2.13.0" in (ROOT / "constraints.txt").read_text()  # our machines: the CPU wheel
+
+
+def imported_modules(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            yield node.module.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wd_helpers."):
+            yield node.module.split(".")[1]
+
+
+def test_modules_import_downwards_only():
+    for path in (ROOT / "wd_helpers").glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        for module in imported_modules(path):
+            assert LAYERS[module] < LAYERS[path.stem], f"{path.stem} imports {module}"
+
+
+def test_only_widgets_imports_ipywidgets():
+    for path in (ROOT / "wd_helpers").glob("*.py"):
+        if path.stem != "widgets":
+            assert "ipywidgets" not in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"][:1]
+
+
+def test_course_settings_turn_off_comms_over_subshells():
+    settings = json.loads((ROOT / "jupyter" / "overrides.json").read_text())
+    assert settings["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"
+    # the key and value exist in the installed JupyterLab's own schema
+    schema_path = Path(sys.prefix, "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/kernels-settings.json")
+    if not schema_path.exists():
+        pytest.skip(f"JupyterLab's schemas are not installed under {sys.prefix}")
+    schema = json.loads(schema_path.read_text())["properties"]["commsOverSubshells"]
+    assert "disabled" in [choice["const"] for choice in schema["oneOf"]]
+
+
+def test_course_settings_are_installed_where_jupyterlab_reads_them():
+    installed = Path(sys.prefix, "share/jupyter/lab/settings/overrides.json")
+    if not (ROOT / ".venv").resolve() == Path(sys.prefix).resolve():
+        pytest.skip("not running from the course's .venv (make test installs the settings there)")
+    assert json.loads(installed.read_text()) == json.loads((ROOT / "jupyter" / "overrides.json").read_text())

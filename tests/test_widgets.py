@@ -1,0 +1,143 @@
+import threading
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from wd_helpers import widgets as wd_widgets
+from wd_helpers.widgets import LAMBDA_CHOICES, weight_decay_explorer
+
+
+@pytest.fixture
+def explorer():
+    return weight_decay_explorer(num_epochs=30)
+
+
+def shown_test_loss(explorer):
+    return list(explorer.loss_plot.test_line.get_ydata())
+
+
+def test_lambda_slider_is_log_spaced_and_can_be_exactly_zero(explorer):
+    values = [v for _, v in explorer.sliders["lambd"].options]
+    assert values[0] == 0.0 and 3.0 in values
+    ratios = np.diff(np.log10(values[1:]))
+    assert (ratios > 0).all() and ratios.max() < 0.5  # at most half a decade between stops
+
+
+def test_slider_event_retrains_once_per_distinct_value(explorer):
+    assert explorer.retrain_count == 1  # the initial draw
+    for value in (3.0, 0.1, 3.0, 0.1, 3.0):
+        explorer.sliders["lambd"].value = value
+    assert explorer.retrain_count == 3  # 3.0 and 0.1 trained once each; moving back is cached
+    assert explorer.redraw_count == 6
+
+
+def test_slider_event_redraws_latest_value(explorer):
+    png_before = explorer.live.view.value
+    explorer.sliders["lambd"].value = 3.0
+    explorer.sliders["lr"].value = 0.01
+    history = explorer.history
+    assert (history.lambd, history.lr) == (3.0, 0.01)
+    assert shown_test_loss(explorer) == history.test_loss
+    assert list(explorer.norm_plot.line.get_ydata()) == history.w_norms
+    assert "λ = 3," in explorer.title.get_text() and f"{history.w_norm:.3g}" in explorer.title.get_text()
+    assert explorer.live.view.value != png_before  # the image the learner sees changed
+
+
+def test_penalty_and_bias_controls_retrain(explorer):
+    explorer.sliders["lambd"].value = 1.0
+    l2 = explorer.history
+    explorer.controls["penalty"].value = "l1"
+    assert explorer.history.options["penalty"] == "l1" and explorer.history.test_loss != l2.test_loss
+    explorer.controls["decay_bias"].value = True
+    assert explorer.history.options["decay_bias"] is True
+
+
+def test_hundred_moves_create_no_figures(explorer):
+    figures = plt.get_fignums()
+    for i in range(100):
+        explorer.sliders["lambd"].value = LAMBDA_CHOICES[i % len(LAMBDA_CHOICES)]
+    assert plt.get_fignums() == figures
+    assert explorer.figure is explorer.live.figure
+
+
+def test_ipympl_canvas_is_reused(monkeypatch):
+    pytest.importorskip("ipympl")
+    monkeypatch.setattr(wd_widgets, "_is_interactive_backend", lambda: True)
+    previous = plt.get_backend()
+    plt.switch_backend("module://ipympl.backend_nbagg")
+    try:
+        explorer = weight_decay_explorer(num_epochs=20)
+        figures = plt.get_fignums()
+        for value in LAMBDA_CHOICES[:10]:
+            explorer.sliders["lambd"].value = value
+        assert plt.get_fignums() == figures
+        assert explorer.live.view is explorer.figure.canvas
+        assert explorer.history.lambd == LAMBDA_CHOICES[9]
+        plt.close(explorer.figure)
+    finally:
+        plt.switch_backend(previous)
+
+
+def test_divergence_is_reported_not_raised(explorer):
+    explorer.sliders["lr"].value = 0.1
+    assert explorer.last_error is None
+    assert explorer.history.diverged
+    assert "diverged at epoch" in explorer.status.value
+    assert "diverged at epoch" in explorer.loss_plot.message.get_text()
+    explorer.sliders["lr"].value = 0.003
+    assert explorer.loss_plot.message.get_text() == ""
+
+
+def test_failed_retrain_is_shown_in_the_widget(explorer, monkeypatch):
+    def broken(key):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(explorer, "compute", broken)
+    explorer.sliders["lambd"].value = 5.0  # must not raise into the widget machinery
+    assert isinstance(explorer.last_error, RuntimeError)
+    assert "out of memory" in explorer.status.value
+
+
+def test_concurrent_slider_events_never_overlap_and_the_last_value_wins(explorer, monkeypatch):
+    running, overlaps = [0], []
+    original = explorer.compute
+
+    def slow_compute(key):
+        running[0] += 1
+        overlaps.append(running[0])
+        time.sleep(0.01)
+        try:
+            return original(key)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(explorer, "compute", slow_compute)
+    values = [v for v in LAMBDA_CHOICES if v > 0]
+
+    def mover(offset):
+        for v in values[offset::4]:
+            explorer.sliders["lambd"].value = v
+
+    threads = [threading.Thread(target=mover, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(overlaps) == 1
+    final = explorer.sliders["lambd"].value
+    assert explorer.history.lambd == final
+    assert shown_test_loss(explorer) == explorer.history.test_loss
+
+
+def test_explorer_refuses_values_off_its_sliders():
+    with pytest.raises(ValueError, match="lambd"):
+        weight_decay_explorer(lambd=0.7)
+    with pytest.raises(ValueError, match="lr"):
+        weight_decay_explorer(lr=1.0)
+
+
+def test_explorer_displays_as_a_widget(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle

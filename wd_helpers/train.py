@@ -1,0 +1,239 @@
+"""Training loops that return a History. No printing, no plotting.
+
+The weight-decay regression trains in closed form (no autograd): for a linear model the
+minibatch gradient is one matrix product, and stacking K weight vectors as the columns of W
+(d, K) trains K values of λ in one run. The notebook writes the same loop with autograd
+and checks that the two agree.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import RegressionData, minibatch_indices, synthetic_regression
+from .regularizers import check_penalty
+
+# loss name -> (loss of the residuals r = ŷ - y, per example; factor c in dloss/dŷ = c·r)
+LOSSES = {
+    "mse": (lambda r: r**2, 2.0),  # nn.MSELoss: (ŷ - y)²
+    "half_mse": (lambda r: r**2 / 2, 1.0),  # d2l's squared_loss: ½(ŷ - y)²
+}
+
+# A run has diverged when its training loss is non-finite or this many times its initial value.
+BLOWUP_FACTOR = 1e8
+
+
+@dataclass
+class History:
+    """What one training run produced, epoch by epoch.
+
+    ``train_loss``, ``test_loss`` and ``w_norms`` hold one float per finished epoch (data loss
+    only, without the penalty). When the run diverges they stop at the epoch it diverged at
+    (``diverged_at``, 1-based), keeping that epoch's value if it is still finite.
+    """
+
+    lambd: float
+    lr: float
+    train_loss: list[float]
+    test_loss: list[float]
+    w_norms: list[float]
+    diverged_at: int | None
+    w: torch.Tensor  # final weights, shape (d,)
+    b: float  # final bias
+    options: dict = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    @property
+    def w_norm(self) -> float:
+        """Final ‖w‖₂ (inf when the run diverged)."""
+        return math.inf if self.diverged else self.w_norms[-1]
+
+    @property
+    def final_train_loss(self) -> float:
+        return math.inf if self.diverged else self.train_loss[-1]
+
+    @property
+    def final_test_loss(self) -> float:
+        return math.inf if self.diverged else self.test_loss[-1]
+
+    @property
+    def epochs(self) -> list[int]:
+        return list(range(1, len(self.train_loss) + 1))
+
+
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
+    """Broadcast a float or a sequence of k floats to a (k,) tensor and validate it."""
+    seq = list(values) if isinstance(values, Sequence | torch.Tensor) else [values] * k
+    if len(seq) != k:
+        raise ValueError(f"{name} must be a float or a sequence of {k} floats, got {len(seq)} values")
+    for v in seq:
+        v = float(v)
+        ok = math.isfinite(v) and (v > 0 if positive else v >= 0)
+        if not ok:
+            accepted = "> 0" if positive else ">= 0"
+            raise ValueError(f"{name} must be finite and {accepted}, got {v}")
+    return torch.tensor([float(v) for v in seq])
+
+
+def sweep_weight_decay(
+    lambdas: Sequence[float],
+    *,
+    lr: float | Sequence[float] = 0.003,
+    num_epochs: int = 100,
+    batch_size: int = 5,
+    seed: int = 0,
+    penalty: str = "l2",
+    decay_bias: bool = False,
+    loss: str = "mse",
+    data: RegressionData | None = None,
+    n_train: int = 20,
+    n_test: int = 100,
+    num_inputs: int = 200,
+    noise: float = 0.01,
+) -> list["History"]:
+    """Train one linear model per λ, all at once, by minibatch SGD on loss + λ·penalty(w).
+
+    Update, for every column of W at once:
+        w ← w − η (∇loss(w) + λ w)       with penalty="l2" (λ/2‖w‖²): w ← (1 − ηλ) w − η ∇loss
+        w ← w − η (∇loss(w) + λ sign(w)) with penalty="l1" (λ‖w‖₁)
+    The bias is decayed only with ``decay_bias=True``. Every run sees the same data, the same
+    initial w ~ N(0, 1), bias 0, and the same minibatch order, so each History equals
+    ``train_weight_decay(λ)`` with the same seed. ``lr`` may be one value or one per λ.
+    """
+    lambd = _as_column("lambd", lambdas, len(lambdas), positive=False) if len(lambdas) else None
+    if lambd is None:
+        raise ValueError("lambdas must hold at least one value")
+    k = len(lambd)
+    lrs = _as_column("lr", lr, k, positive=True)
+    lambda_values = [float(v) for v in lambdas]  # as given, for the Histories
+    lr_values = [float(v) for v in lr] if isinstance(lr, Sequence | torch.Tensor) else [float(lr)] * k
+    _check_int("num_epochs", num_epochs, 1)
+    _check_int("seed", seed, 0)
+    check_penalty(penalty)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    loss_fn, dloss = LOSSES[loss]
+
+    generator = torch.Generator().manual_seed(seed)
+    if data is None:
+        data = synthetic_regression(
+            n_train=n_train, n_test=n_test, num_inputs=num_inputs, noise=noise, generator=generator
+        )
+    # float64 inside: the sweep and the single runs then agree to ~1e-12 even where the training
+    # loss falls to 1e-10 (float32 cancellation would leave differences of 1e-3 relative there)
+    X, y, X_test, y_test = (t.double() for t in (data.X_train, data.y_train, data.X_test, data.y_test))
+    n, d = X.shape
+    if y.shape != (n, 1) or X_test.shape[1] != d or y_test.shape != (X_test.shape[0], 1):
+        raise ValueError(
+            f"data shapes do not match: X_train {tuple(X.shape)}, y_train {tuple(y.shape)}, "
+            f"X_test {tuple(X_test.shape)}, y_test {tuple(y_test.shape)}; expected (n, d), (n, 1)"
+        )
+    minibatch_indices(n, batch_size)  # validates batch_size against n before any work
+
+    w0 = torch.randn(d, 1, generator=generator).double()
+    # The bias rides along as row d of W_aug and a column of ones in X_aug: one matmul per step.
+    X_aug = torch.cat([X, X.new_ones(n, 1)], dim=1)  # (n, d+1)
+    W = torch.cat([w0, w0.new_zeros(1, 1)]).repeat(1, k)  # (d+1, K): one column per λ
+    lambd, lrs = lambd.double(), lrs.double()
+    decays = X.new_ones(d + 1, 1)
+    decays[d] = float(decay_bias)  # which rows the penalty acts on
+    # (start, stop, η·c/B per column) for each minibatch; the last one may be smaller
+    batches = [
+        (start, min(start + batch_size, n), lrs * (dloss / (min(start + batch_size, n) - start)))
+        for start in range(0, n, batch_size)
+    ]
+    shrink = 1.0 - decays * (lrs * lambd)  # (d+1, K): L2 decay factor 1 − ηλ (1 on the bias row)
+    l1_step = decays * (lrs * lambd)  # (d+1, K): L1 step ηλ
+    use_l2, use_l1 = penalty == "l2" and bool((lambd > 0).any()), penalty == "l1"
+    snapshots = X.new_empty(num_epochs, d + 1, k)  # W after every epoch, evaluated at the end
+
+    epochs_run = 0
+    for epoch in range(num_epochs):
+        order = torch.randperm(n, generator=generator)
+        X_epoch, neg_y_epoch = X_aug[order], y[order].neg()  # gathered once; batches are views
+        for start, stop, step in batches:
+            Xb = X_epoch[start:stop]  # (B, d+1)
+            g = torch.addmm(neg_y_epoch[start:stop], Xb, W)  # (B, K) = ŷ − y
+            g *= step  # η·dloss/dŷ, averaged over the batch
+            if use_l2:
+                W *= shrink  # w ← (1 − ηλ) w ...
+            elif use_l1:
+                W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
+            W.addmm_(Xb.T, g, alpha=-1.0)  # ... − η ∇loss(w)
+        snapshots[epoch] = W
+        epochs_run = epoch + 1
+        if epoch % 5 == 4 and not torch.isfinite(W).all(dim=0).any():
+            break  # every run has overflowed: the remaining epochs would only compute NaN
+
+    # Evaluate all epochs at once: (E, n_train + n_test, K) residuals.
+    W_hist = snapshots[:epochs_run]
+    X_all = torch.cat([X_aug, torch.cat([X_test, X_test.new_ones(len(X_test), 1)], dim=1)])
+    y_all = torch.cat([y, y_test])
+    per_example = loss_fn(torch.matmul(X_all, W_hist) - y_all)
+    train = per_example[:, :n].mean(1)  # (E, K)
+    test = per_example[:, n:].mean(1)
+    norms = torch.linalg.vector_norm(W_hist[:, :d], dim=1)  # (E, K)
+    initial = float(loss_fn(X @ w0 - y).mean())
+    limit = BLOWUP_FACTOR * max(initial, 1e-12)
+    options = {
+        "penalty": penalty, "decay_bias": decay_bias, "loss": loss, "seed": seed,
+        "batch_size": batch_size, "num_epochs": num_epochs,
+    }
+    return [
+        _history(lambda_values[j], lr_values[j], train[:, j], test[:, j], norms[:, j], limit, W[:, j], options)
+        for j in range(k)
+    ]
+
+
+def _history(lambd, lr, train, test, norms, limit, w_aug, options) -> History:
+    """One column's History, cut at the epoch it diverged at (if it did)."""
+    bad = ~(torch.isfinite(train) & torch.isfinite(test) & (train <= limit))
+    diverged_at, stop = None, len(train)
+    if bad.any():
+        first = int(bad.nonzero()[0])
+        diverged_at = first + 1
+        # keep the diverging epoch itself when it is still a finite number: the curve shoots up
+        stop = first + 1 if bool(torch.isfinite(train[first]) & torch.isfinite(test[first])) else first
+    return History(
+        lambd=float(lambd),
+        lr=float(lr),
+        train_loss=train[:stop].tolist(),
+        test_loss=test[:stop].tolist(),
+        w_norms=norms[:stop].tolist(),
+        diverged_at=diverged_at,
+        w=w_aug[:-1].to(torch.get_default_dtype()),
+        b=float(w_aug[-1]),
+        options=dict(options),
+    )
+
+
+def train_weight_decay(
+    lambd: float = 0.0,
+    *,
+    lr: float = 0.003,
+    num_epochs: int = 100,
+    batch_size: int = 5,
+    seed: int = 0,
+    **options,
+) -> History:
+    """Train the d2l weight-decay regression with penalty strength ``lambd``; see sweep_weight_decay.
+
+    Defaults: 20 training and 100 test examples, 200 inputs, w ~ N(0, 1), bias not decayed,
+    squared loss (nn.MSELoss), minibatch SGD with lr 0.003, batch 5, 100 epochs.
+    """
+    if isinstance(lambd, Sequence | torch.Tensor):
+        raise ValueError(f"lambd must be one float; use sweep_weight_decay for several, got {lambd!r}")
+    return sweep_weight_decay(
+        [lambd], lr=lr, num_epochs=num_epochs, batch_size=batch_size, seed=seed, **options
+    )[0]
