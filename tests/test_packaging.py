@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
-LAYERS = {"seeding": 0, "regularizers": 0, "data": 1, "train": 2, "plots": 3, "widgets": 4}
+LAYERS = {"seeding": 0, "regularizers": 0, "data": 1, "train": 2, "plots": 3, "checks": 3, "widgets": 4}
 
 
 def split_requirement(text):
