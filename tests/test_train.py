@@ -135,3 +135,11 @@ def test_mismatched_data_shapes_are_refused():
 def test_empty_sweep_is_refused():
     with pytest.raises(ValueError, match="lambdas"):
         sweep_weight_decay([])
+
+
+def test_data_drawn_from_the_same_seed_does_not_become_the_initial_weights():
+    # with a shared stream, w0 would equal the first training input and be fitted away at once
+    data = synthetic_regression(n_train=100, generator=torch.Generator().manual_seed(0))
+    history = train_weight_decay(0.0, data=data, seed=0)
+    untouched = 200 - 100  # directions outside the span of the 100 training inputs
+    assert history.w_norm > 0.7 * math.sqrt(untouched)

@@ -8,18 +8,23 @@ and checks that the two agree.
 
 import math
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 
 from .data import RegressionData, minibatch_indices, synthetic_regression
 from .regularizers import check_penalty
+from .seeding import derived_generator
 
 # loss name -> (loss of the residuals r = ŷ - y, per example; factor c in dloss/dŷ = c·r)
 LOSSES = {
     "mse": (lambda r: r**2, 2.0),  # nn.MSELoss: (ŷ - y)²
     "half_mse": (lambda r: r**2 / 2, 1.0),  # d2l's squared_loss: ½(ŷ - y)²
 }
+
+# torch threads for the training loop (benchmarks/bench_weight_decay.py measures 1 vs 2)
+TRAIN_THREADS = 1
 
 # A run has diverged when its training loss is non-finite or this many times its initial value.
 BLOWUP_FACTOR = 1e8
@@ -66,6 +71,21 @@ class History:
         return list(range(1, len(self.train_loss) + 1))
 
 
+@contextmanager
+def _one_thread():
+    """Run on TRAIN_THREADS torch threads, then restore the caller's setting.
+
+    Measured (benchmarks/bench_weight_decay.py): these matrices are tiny, and a second thread costs
+    more than it saves
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _check_int(name: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -84,6 +104,29 @@ def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
             accepted = "> 0" if positive else ">= 0"
             raise ValueError(f"{name} must be finite and {accepted}, got {v}")
     return torch.tensor([float(v) for v in seq])
+
+
+def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator) -> int:
+    """Minibatch SGD on the columns of W in place; W after each epoch goes into snapshots."""
+    n = len(X_aug)
+    epochs_run = 0
+    for epoch in range(len(snapshots)):  # one row of snapshots per epoch
+        order = torch.randperm(n, generator=generator)
+        X_epoch, neg_y_epoch = X_aug[order], y[order].neg()  # gathered once; batches are views
+        for start, stop, step in batches:
+            Xb = X_epoch[start:stop]  # (B, d+1)
+            g = torch.addmm(neg_y_epoch[start:stop], Xb, W)  # (B, K) = ŷ − y
+            g *= step  # η·dloss/dŷ, averaged over the batch
+            if use_l2:
+                W *= shrink  # w ← (1 − ηλ) w ...
+            elif use_l1:
+                W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
+            W.addmm_(Xb.T, g, alpha=-1.0)  # ... − η ∇loss(w)
+        snapshots[epoch] = W
+        epochs_run = epoch + 1
+        if epoch % 5 == 4 and not torch.isfinite(W).all(dim=0).any():
+            break  # every run has overflowed: the remaining epochs would only compute NaN
+    return epochs_run
 
 
 def sweep_weight_decay(
@@ -107,7 +150,9 @@ def sweep_weight_decay(
     Update, for every column of W at once:
         w ← w − η (∇loss(w) + λ w)       with penalty="l2" (λ/2‖w‖²): w ← (1 − ηλ) w − η ∇loss
         w ← w − η (∇loss(w) + λ sign(w)) with penalty="l1" (λ‖w‖₁)
-    The bias is decayed only with ``decay_bias=True``. Every run sees the same data, the same
+    The bias is decayed only with ``decay_bias=True``. Without ``data``, the data, the initial
+    weights and the minibatch order come from ``Generator().manual_seed(seed)`` in that order; with
+    ``data``, weights and order come from ``derived_generator(seed, "train")``. Every run sees the same data, the same
     initial w ~ N(0, 1), bias 0, and the same minibatch order, so each History equals
     ``train_weight_decay(λ)`` with the same seed. ``lr`` may be one value or one per λ.
     """
@@ -125,11 +170,13 @@ def sweep_weight_decay(
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     loss_fn, dloss = LOSSES[loss]
 
-    generator = torch.Generator().manual_seed(seed)
-    if data is None:
+    if data is None:  # the d2l order: data, then initial weights, then minibatches, from one stream
+        generator = torch.Generator().manual_seed(seed)
         data = synthetic_regression(
             n_train=n_train, n_test=n_test, num_inputs=num_inputs, noise=noise, generator=generator
         )
+    else:  # the caller's data may come from Generator(seed) too: never reuse its numbers as weights
+        generator = derived_generator(seed, "train")
     # float64 inside: the sweep and the single runs then agree to ~1e-12 even where the training
     # loss falls to 1e-10 (float32 cancellation would leave differences of 1e-3 relative there)
     X, y, X_test, y_test = (t.double() for t in (data.X_train, data.y_train, data.X_test, data.y_test))
@@ -158,23 +205,8 @@ def sweep_weight_decay(
     use_l2, use_l1 = penalty == "l2" and bool((lambd > 0).any()), penalty == "l1"
     snapshots = X.new_empty(num_epochs, d + 1, k)  # W after every epoch, evaluated at the end
 
-    epochs_run = 0
-    for epoch in range(num_epochs):
-        order = torch.randperm(n, generator=generator)
-        X_epoch, neg_y_epoch = X_aug[order], y[order].neg()  # gathered once; batches are views
-        for start, stop, step in batches:
-            Xb = X_epoch[start:stop]  # (B, d+1)
-            g = torch.addmm(neg_y_epoch[start:stop], Xb, W)  # (B, K) = ŷ − y
-            g *= step  # η·dloss/dŷ, averaged over the batch
-            if use_l2:
-                W *= shrink  # w ← (1 − ηλ) w ...
-            elif use_l1:
-                W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
-            W.addmm_(Xb.T, g, alpha=-1.0)  # ... − η ∇loss(w)
-        snapshots[epoch] = W
-        epochs_run = epoch + 1
-        if epoch % 5 == 4 and not torch.isfinite(W).all(dim=0).any():
-            break  # every run has overflowed: the remaining epochs would only compute NaN
+    with _one_thread():
+        epochs_run = _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator)
 
     # Evaluate all epochs at once: (E, n_train + n_test, K) residuals.
     W_hist = snapshots[:epochs_run]
