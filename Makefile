@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml constraints.txt jupyter/overrides.json
 	cp jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
 	@touch $(STAMP)
 
+# Jupyter refuses to run as root without --allow-root (containers, these CI-class machines)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
