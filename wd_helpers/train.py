@@ -186,7 +186,7 @@ def sweep_weight_decay(
             f"data shapes do not match: X_train {tuple(X.shape)}, y_train {tuple(y.shape)}, "
             f"X_test {tuple(X_test.shape)}, y_test {tuple(y_test.shape)}; expected (n, d), (n, 1)"
         )
-    minibatch_indices(n, batch_size)  # validates batch_size against n before any work
+    minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size; draws no random numbers
 
     w0 = torch.randn(d, 1, generator=generator).double()
     # The bias rides along as row d of W_aug and a column of ones in X_aug: one matmul per step.
