@@ -108,11 +108,14 @@ def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
 
 def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator) -> int:
     """Minibatch SGD on the columns of W in place; W after each epoch goes into snapshots."""
-    n = len(X_aug)
+    n, num_epochs = len(X_aug), len(snapshots)
+    # Every epoch's shuffle, drawn in the same order as a loop would draw them, then gathered at once:
+    # (E, n, d+1) inputs and (E, n, 1) negated targets; each minibatch is then a view.
+    orders = torch.stack([torch.randperm(n, generator=generator) for _ in range(num_epochs)])
+    X_epochs, neg_y_epochs = X_aug[orders], y[orders].neg()
     epochs_run = 0
-    for epoch in range(len(snapshots)):  # one row of snapshots per epoch
-        order = torch.randperm(n, generator=generator)
-        X_epoch, neg_y_epoch = X_aug[order], y[order].neg()  # gathered once; batches are views
+    for epoch in range(num_epochs):  # one row of snapshots per epoch
+        X_epoch, neg_y_epoch = X_epochs[epoch], neg_y_epochs[epoch]
         for start, stop, step in batches:
             Xb = X_epoch[start:stop]  # (B, d+1)
             g = torch.addmm(neg_y_epoch[start:stop], Xb, W)  # (B, K) = ŷ − y
@@ -212,9 +215,10 @@ def sweep_weight_decay(
     W_hist = snapshots[:epochs_run]
     X_all = torch.cat([X_aug, torch.cat([X_test, X_test.new_ones(len(X_test), 1)], dim=1)])
     y_all = torch.cat([y, y_test])
-    per_example = loss_fn(torch.matmul(X_all, W_hist) - y_all)
-    train = per_example[:, :n].mean(1)  # (E, K)
-    test = per_example[:, n:].mean(1)
+    predictions = X_all @ W_hist.transpose(0, 1).reshape(d + 1, -1)  # one (n_all, E·K) product
+    per_example = loss_fn(predictions.view(len(X_all), epochs_run, k) - y_all.unsqueeze(1))
+    train = per_example[:n].mean(0)  # (E, K)
+    test = per_example[n:].mean(0)
     norms = torch.linalg.vector_norm(W_hist[:, :d], dim=1)  # (E, K)
     initial = float(loss_fn(X @ w0 - y).mean())
     limit = BLOWUP_FACTOR * max(initial, 1e-12)
