@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
-LAYERS = {"seeding": 0, "regularizers": 0, "data": 1, "train": 2, "plots": 3, "checks": 3, "widgets": 4}
+LAYERS = {"seeding": 0, "regularizers": 0, "optim": 0, "data": 1, "train": 2, "plots": 3, "checks": 3, "widgets": 4}
 
 
 def split_requirement(text):
@@ -46,6 +46,8 @@ def imported_modules(path):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             yield node.module.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:  # from . import optim
+            yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wd_helpers."):
             yield node.module.split(".")[1]
 

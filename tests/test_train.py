@@ -143,3 +143,20 @@ def test_data_drawn_from_the_same_seed_does_not_become_the_initial_weights():
     history = train_weight_decay(0.0, data=data, seed=0)
     untouched = 200 - 100  # directions outside the span of the 100 training inputs
     assert history.w_norm > 0.7 * math.sqrt(untouched)
+
+
+def test_torch_optimizer_training_equals_the_closed_form_trainer():
+    from wd_helpers.regularizers import decay_param_groups
+    from wd_helpers.train import train_with_optimizer
+
+    torch_run = train_with_optimizer(lambda m: torch.optim.SGD(decay_param_groups(m, 3.0), lr=0.003), num_epochs=30)
+    ours = train_weight_decay(3.0, num_epochs=30)
+    assert torch.allclose(torch_run.w, ours.w, atol=1e-5)
+    assert torch_run.test_loss == pytest.approx(ours.test_loss, rel=1e-4)
+
+
+def test_torch_optimizer_training_reports_divergence():
+    from wd_helpers.train import train_with_optimizer
+
+    history = train_with_optimizer(lambda m: torch.optim.SGD(m.parameters(), lr=0.05), num_epochs=50)
+    assert history.diverged_at is not None and len(history.train_loss) <= history.diverged_at

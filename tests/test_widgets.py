@@ -63,9 +63,9 @@ def test_hundred_moves_create_no_figures(explorer):
 
 
 def test_ipympl_canvas_is_reused(monkeypatch):
+    previous = plt.get_backend()  # before importing ipympl, which makes itself the backend
     pytest.importorskip("ipympl")
     monkeypatch.setattr(wd_widgets, "_is_interactive_backend", lambda: True)
-    previous = plt.get_backend()
     plt.switch_backend("module://ipympl.backend_nbagg")
     try:
         explorer = weight_decay_explorer(num_epochs=20)
@@ -78,6 +78,7 @@ def test_ipympl_canvas_is_reused(monkeypatch):
         plt.close(explorer.figure)
     finally:
         plt.switch_backend(previous)
+    assert "ipympl" not in plt.get_backend()
 
 
 def test_divergence_is_reported_not_raised(explorer):
@@ -141,3 +142,69 @@ def test_explorer_refuses_values_off_its_sliders():
 def test_explorer_displays_as_a_widget(explorer):
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# --- the optimizer explorer ---------------------------------------------------------------
+
+from wd_helpers.widgets import FUNCTIONS, OPTIMIZERS, optimizer_explorer  # noqa: E402
+
+
+@pytest.fixture
+def opt_explorer():
+    return optimizer_explorer(optimizer="SGD", lr=0.4, steps=20)
+
+
+def test_optimizer_explorer_reproduces_the_published_end_points(opt_explorer):
+    assert opt_explorer.points.shape == (21, 2)
+    assert np.allclose(opt_explorer.points[-1].tolist(), [-0.943467, -0.000073], atol=1e-5)
+    opt_explorer.controls["optimizer"].value = "Momentum"
+    opt_explorer.sliders["lr"].value = 0.6
+    opt_explorer.sliders["beta"].value = 0.5
+    assert np.allclose(opt_explorer.points[-1].tolist(), [0.007188, 0.002553], atol=1e-5)
+
+
+def test_optimizer_explorer_redraws_the_latest_choice(opt_explorer):
+    png = opt_explorer.live.view.value
+    opt_explorer.controls["optimizer"].value = "Adam"
+    opt_explorer.sliders["steps"].value = 50
+    path_x = list(opt_explorer.path_plot.path.get_xdata())
+    assert path_x == opt_explorer.points[:, 0].tolist()
+    assert len(opt_explorer.loss_plot.line.get_ydata()) == 51
+    assert opt_explorer.title.get_text().startswith("Adam")
+    assert opt_explorer.loss_plot.ax.get_xlim() == (0, 50)
+    assert opt_explorer.live.view.value != png
+
+
+def test_optimizer_explorer_greys_out_unused_sliders(opt_explorer):
+    expected = {"SGD": (True, True), "Momentum": (False, True), "RMSProp": (True, False), "Adam": (False, False)}
+    for name, (beta_off, beta2_off) in expected.items():
+        opt_explorer.controls["optimizer"].value = name
+        assert (opt_explorer.controls["beta"].disabled, opt_explorer.controls["beta2"].disabled) == (beta_off, beta2_off)
+
+
+def test_optimizer_explorer_reports_divergence(opt_explorer):
+    opt_explorer.sliders["lr"].value = 1.0  # above 2/L = 0.5 along x₂
+    opt_explorer.sliders["steps"].value = 200
+    assert opt_explorer.last_error is None
+    assert "diverged at step" in opt_explorer.status.value
+    assert len(opt_explorer.path_plot.path.get_xdata()) >= 1  # the finite part is still drawn
+
+
+def test_optimizer_explorer_creates_no_figures(opt_explorer):
+    figures = plt.get_fignums()
+    for i, name in enumerate(list(OPTIMIZERS) * 5):
+        opt_explorer.controls["optimizer"].value = name
+        opt_explorer.sliders["lr"].value = 0.01 * (1 + i)
+    for function in FUNCTIONS:
+        opt_explorer.controls["function"].value = function
+    assert plt.get_fignums() == figures
+    assert opt_explorer.retrain_count == len(opt_explorer._cache)  # one training per distinct setting
+
+
+def test_optimizer_explorer_refuses_bad_settings():
+    with pytest.raises(ValueError, match="optimizer"):
+        optimizer_explorer(optimizer="LBFGS")
+    with pytest.raises(ValueError, match="lr"):
+        optimizer_explorer(lr=100.0)
+    with pytest.raises(ValueError, match="steps"):
+        optimizer_explorer(steps=0)

@@ -161,3 +161,85 @@ class SweepPlot:
 def plot_sweep(histories: Sequence[History], axes: Sequence[Axes] | None = None) -> SweepPlot:
     """Draw a λ sweep (from ``sweep_weight_decay``); returns the SweepPlot."""
     return SweepPlot(axes).update(histories)
+
+
+def draw_contours(f, ax: Axes | None = None, *, xlim=(-6.0, 6.0), ylim=(-3.0, 3.0), levels=20):
+    """Contours of a 2-D function over a window; returns the ContourSet (its ``.axes`` is the axes).
+
+    ``f`` takes a stacked (2, ...) tensor, written with x[0] and x[1], so the grid is one call.
+    """
+    import torch  # only for the grid: plotting code never trains
+
+    ax = _axes(ax)
+    X1, X2 = torch.meshgrid(torch.linspace(*xlim, 200), torch.linspace(*ylim, 200), indexing="xy")
+    Z = f(torch.stack([X1, X2]))
+    contours = ax.contour(X1.numpy(), X2.numpy(), Z.numpy(), levels=levels, colors="#bbbbbb", linewidths=0.7)
+    ax.set(xlim=xlim, ylim=ylim, xlabel="x₁", ylabel="x₂")
+    return contours
+
+
+def _finite_rows(points) -> tuple[list[float], list[float]]:
+    rows = [row for row in points.tolist() if all(math.isfinite(v) for v in row)]
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+class TrajectoryPlot:
+    """An optimizer's path over the contours of f (drawn once); the path updates in place.
+
+    Points outside the window are clipped, not rescaled to; rows that are NaN (after a
+    divergence) are skipped.
+    """
+
+    def __init__(self, f, ax: Axes | None = None, **window):
+        self.contours = draw_contours(f, ax, **window)
+        self.ax = self.contours.axes
+        (self.path,) = self.ax.plot([], [], "-o", ms=2.5, lw=1.2, color="tab:orange")
+        (self.start,) = self.ax.plot([], [], "o", ms=6, color="black")
+        (self.end,) = self.ax.plot([], [], "*", ms=10, color="tab:red")
+        self.artists = [self.path, self.start, self.end]
+
+    def set_function(self, f, **window) -> "TrajectoryPlot":
+        """Replace the contours (a new function or window); the caller redraws the background."""
+        self.contours.remove()
+        self.contours = draw_contours(f, self.ax, **window)
+        return self
+
+    def update(self, points) -> "TrajectoryPlot":
+        xs, ys = _finite_rows(points)
+        self.path.set_data(xs, ys)
+        self.start.set_data(xs[:1], ys[:1])
+        self.end.set_data(xs[-1:], ys[-1:])
+        return self
+
+
+def plot_trajectories(f, paths: dict, ax: Axes | None = None, **window) -> Axes:
+    """Several labelled paths {label: points (steps + 1, 2)} over the contours of f."""
+    ax = draw_contours(f, ax, **window).axes
+    for label, points in paths.items():
+        ax.plot(*_finite_rows(points), "-o", ms=2, lw=1, label=label)
+    ax.legend(fontsize="small", loc="upper right")
+    return ax
+
+
+class LossPerStep:
+    """f(x_t) against the step t on a log scale, updatable in place."""
+
+    def __init__(self, ax: Axes | None = None, *, steps: int = 50, ylim=None):
+        self.ax = ax = _axes(ax)
+        self.ylim = ylim
+        (self.line,) = ax.plot([], [], color="tab:orange")
+        ax.set(xlabel="step", ylabel="f(x)", yscale="log", xlim=(0, steps))
+        log_axis(ax.yaxis)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.grid(True, which="major", alpha=0.3)
+        self.artists = [self.line]
+
+    def update(self, losses) -> "LossPerStep":
+        values = _finite_or_nan(losses.tolist() if hasattr(losses, "tolist") else losses)
+        self.line.set_data(range(len(values)), values)
+        if self.ylim is None:
+            self.ax.set_xlim(0, max(len(values) - 1, 1))
+            self.ax.relim()
+            self.ax.autoscale_view(scalex=False)
+        return self

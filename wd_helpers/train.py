@@ -273,3 +273,53 @@ def train_weight_decay(
     return sweep_weight_decay(
         [lambd], lr=lr, num_epochs=num_epochs, batch_size=batch_size, seed=seed, **options
     )[0]
+
+
+def train_with_optimizer(
+    make_optimizer,
+    *,
+    num_epochs: int = 100,
+    batch_size: int = 5,
+    seed: int = 0,
+    data: RegressionData | None = None,
+) -> History:
+    """Train the weight-decay regression as ``nn.Linear`` + autograd + any ``torch.optim`` optimizer.
+
+    ``make_optimizer(model)`` returns the optimizer, so it can choose parameter groups, e.g.
+    ``lambda m: torch.optim.AdamW(decay_param_groups(m, 1.0), lr=0.01)``. Same data, initial
+    weights and minibatch order as ``train_weight_decay`` with the same seed; loss nn.MSELoss.
+    Slower than the closed-form trainer (autograd), but works with every optimizer.
+    """
+    _check_int("num_epochs", num_epochs, 1)
+    _check_int("seed", seed, 0)
+    if data is None:
+        generator = torch.Generator().manual_seed(seed)
+        data = synthetic_regression(generator=generator)
+    else:
+        generator = derived_generator(seed, "train")
+    n, d = data.X_train.shape
+    minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size
+    model = torch.nn.Linear(d, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(d, 1, generator=generator).T)
+        model.bias.zero_()
+    optimizer = make_optimizer(model)
+    loss_fn = torch.nn.MSELoss()
+    with torch.no_grad():
+        initial = loss_fn(model(data.X_train), data.y_train).item()
+    train, test, norms = [], [], []
+    for _ in range(num_epochs):
+        for idx in minibatch_indices(n, batch_size, generator=generator):
+            optimizer.zero_grad()
+            loss_fn(model(data.X_train[idx]), data.y_train[idx]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            train.append(loss_fn(model(data.X_train), data.y_train).item())
+            test.append(loss_fn(model(data.X_test), data.y_test).item())
+            norms.append(model.weight.norm().item())
+    return _history(
+        math.nan, optimizer.param_groups[0]["lr"], torch.tensor(train), torch.tensor(test), torch.tensor(norms),
+        BLOWUP_FACTOR * max(initial, 1e-12),
+        torch.cat([model.weight.detach().flatten(), model.bias.detach()]),
+        {"optimizer": type(optimizer).__name__, "seed": seed, "batch_size": batch_size, "num_epochs": num_epochs},
+    )

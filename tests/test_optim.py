@@ -1,0 +1,321 @@
+"""Our from-scratch optimizers step exactly like torch.optim, and ``trace`` follows any optimizer."""
+
+import inspect
+import math
+from functools import partial
+
+import pytest
+import torch
+from torch import nn
+
+from wd_helpers.optim import (
+    SGD,
+    AdaGrad,
+    Adam,
+    AdamW,
+    Momentum,
+    Nesterov,
+    RMSProp,
+    first_nonfinite,
+    loss_along,
+    trace,
+)
+from wd_helpers.regularizers import decay_param_groups
+
+ATOL, RTOL = 1e-6, 1e-5
+STEPS = 50
+
+# (our optimizer, torch's counterpart, keyword arguments that both take with the same meaning)
+CASES = [
+    (SGD, torch.optim.SGD, dict(lr=0.05)),
+    (SGD, torch.optim.SGD, dict(lr=0.02, weight_decay=0.1)),
+    (Momentum, torch.optim.SGD, dict(lr=0.02, momentum=0.9)),
+    (Momentum, torch.optim.SGD, dict(lr=0.05, momentum=0.5, weight_decay=0.05)),
+    (Nesterov, partial(torch.optim.SGD, nesterov=True), dict(lr=0.02, momentum=0.9)),
+    (Nesterov, partial(torch.optim.SGD, nesterov=True), dict(lr=0.05, momentum=0.3, weight_decay=0.05)),
+    (AdaGrad, torch.optim.Adagrad, dict(lr=0.1)),
+    (AdaGrad, torch.optim.Adagrad, dict(lr=0.5, eps=1e-6, weight_decay=0.1)),
+    (RMSProp, torch.optim.RMSprop, dict(lr=0.01)),
+    (RMSProp, torch.optim.RMSprop, dict(lr=0.003, alpha=0.9, eps=1e-6, weight_decay=0.1)),
+    (Adam, torch.optim.Adam, dict(lr=0.01)),
+    (Adam, torch.optim.Adam, dict(lr=0.05, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.1)),
+    (partial(Adam, decoupled=True), torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01)),  # both defaults: weight_decay = 1e-2
+    (AdamW, torch.optim.AdamW, dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.5)),
+]
+
+
+def case_id(case):
+    ours, _, kwargs = case
+    name = f"{ours.func.__name__}{ours.keywords}" if isinstance(ours, partial) else ours.__name__
+    return name + "".join(f"-{k}={v}" for k, v in kwargs.items())
+
+
+def quadratic(seed, d=10):
+    """f(x) = ½ xᵀAx + bᵀx with A symmetric positive definite; returns ([x], loss)."""
+    generator = torch.Generator().manual_seed(seed)
+    M = torch.randn(d, d, generator=generator)
+    A = M @ M.T / d + 0.1 * torch.eye(d)  # eigenvalues in [0.1, ~4.1]
+    b = torch.randn(d, generator=generator)
+    x = torch.randn(d, generator=generator).requires_grad_()
+    return [x], lambda: 0.5 * x @ A @ x + b @ x
+
+
+def linear_regression(seed, n=32, d=5):
+    """Mean squared error of an nn.Linear(d, 1) on random data; returns ([weight, bias], loss)."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=generator)
+    y = X @ torch.randn(d, 1, generator=generator) + 0.1 * torch.randn(n, 1, generator=generator)
+    model = nn.utils.skip_init(nn.Linear, d, 1)  # no draw from the global RNG
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(1, d, generator=generator))
+        model.bias.copy_(torch.randn(1, generator=generator))
+    return [model.weight, model.bias], lambda: nn.functional.mse_loss(model(X), y)
+
+
+def one_step(optimizer, loss):
+    optimizer.zero_grad()
+    loss().backward()
+    optimizer.step()
+
+
+@pytest.mark.parametrize("problem", [quadratic, linear_regression])
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_optimizer_steps_equal_torchs(case, problem):
+    ours, theirs, kwargs = case
+    our_params, our_loss = problem(seed=0)
+    torch_params, torch_loss = problem(seed=0)  # an identical copy
+    our_optimizer, torch_optimizer = ours(our_params, **kwargs), theirs(torch_params, **kwargs)
+    for t in range(1, STEPS + 1):
+        one_step(our_optimizer, our_loss)
+        one_step(torch_optimizer, torch_loss)
+        for p, q in zip(our_params, torch_params):
+            assert torch.allclose(p, q, atol=ATOL, rtol=RTOL), f"step {t}: {(p - q).abs().max()}"
+    assert not torch.equal(our_params[0], problem(seed=0)[0][0])  # it did move
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, names",
+    [
+        (SGD, torch.optim.SGD, ["lr", "weight_decay"]),
+        (Momentum, torch.optim.SGD, ["lr", "weight_decay"]),
+        (Nesterov, torch.optim.SGD, ["lr", "weight_decay"]),
+        (AdaGrad, torch.optim.Adagrad, ["lr", "eps", "weight_decay"]),
+        (RMSProp, torch.optim.RMSprop, ["lr", "alpha", "eps", "weight_decay"]),
+        (Adam, torch.optim.Adam, ["lr", "betas", "eps", "weight_decay"]),
+        (AdamW, torch.optim.AdamW, ["lr", "betas", "eps", "weight_decay"]),
+    ],
+)
+def test_defaults_are_torchs(ours, theirs, names):
+    for name in names:
+        ours_default = inspect.signature(ours).parameters[name].default
+        assert ours_default == inspect.signature(theirs).parameters[name].default, name
+
+
+def test_parameter_groups_set_weight_decay_per_group():
+    models = [linear_regression(seed=1) for _ in range(2)]
+    groups = [decay_param_groups([("w", w), ("b", b)], 0.1) for (w, b), _ in models]
+    ours, theirs = Adam(groups[0], lr=0.01), torch.optim.Adam(groups[1], lr=0.01)
+    for _ in range(STEPS):
+        one_step(ours, models[0][1])
+        one_step(theirs, models[1][1])
+    for p, q in zip(models[0][0], models[1][0]):
+        assert torch.allclose(p, q, atol=ATOL, rtol=RTOL)
+
+
+def test_step_returns_the_closure_loss_and_skips_params_without_grad():
+    x, untouched = torch.tensor([3.0], requires_grad=True), torch.tensor([7.0], requires_grad=True)
+    optimizer = Momentum([x, untouched], lr=0.1)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (x**2).sum()
+        loss.backward()
+        return loss
+
+    assert optimizer.step(closure).item() == 9.0
+    assert x.item() == pytest.approx(3.0 - 0.1 * 6.0)
+    assert untouched.item() == 7.0 and untouched not in optimizer.state
+
+
+# ---------------------------------------------------------------- trace
+
+ELONGATED = lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2  # noqa: E731  d2l's f(x) = 0.1 x₁² + 2 x₂²
+START = (-5.0, -2.0)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda p: Adam(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.1)),
+        (lambda p: Nesterov(p, lr=0.1, momentum=0.5), lambda p: torch.optim.SGD(p, 0.1, 0.5, nesterov=True)),
+        (lambda p: RMSProp(p, lr=0.1, alpha=0.9), lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=0.9)),
+    ],
+    ids=["adam", "nesterov", "rmsprop"],
+)
+def test_trace_with_our_optimizer_equals_trace_with_torchs(ours, theirs):
+    assert torch.allclose(trace(ours, ELONGATED, START, 100), trace(theirs, ELONGATED, START, 100), atol=ATOL)
+
+
+@pytest.mark.parametrize("lr, expected", [(0.2, 0.060466), (0.05, 3.486784), (1.1, 61.917364)])
+def test_gradient_descent_on_x_squared_matches_published_numbers(lr, expected):
+    points = trace(lambda p: SGD(p, lr=lr), lambda x: (x**2).sum(), [10.0], 10)
+    assert points[-1].item() == pytest.approx(expected, abs=1e-4)  # x₁₀ = 10 (1 − 2η)¹⁰
+
+
+def test_gradient_descent_on_elongated_quadratic_matches_published_numbers():
+    x = trace(lambda p: SGD(p, lr=0.4), ELONGATED, START, 20)[-1]
+    assert x.tolist() == pytest.approx([-0.943467, -0.000073], abs=1e-5)
+    x = trace(lambda p: SGD(p, lr=0.6), ELONGATED, START, 20)[-1]
+    assert x[1].item() == pytest.approx(-1673.37, rel=1e-4)  # x₂ ← (1 − 4η) x₂ = −1.4 x₂ diverges
+
+
+def test_momentum_on_elongated_quadratic_matches_published_numbers():
+    x = trace(lambda p: Momentum(p, lr=0.6, momentum=0.5), ELONGATED, START, 20)[-1]
+    assert x.tolist() == pytest.approx([0.007188, 0.002553], abs=1e-5)
+
+
+def test_trace_has_one_row_per_step_starting_at_x0():
+    x0 = torch.tensor([1.5, -0.5, 2.0])
+    points = trace(lambda p: Adam(p, lr=0.1), lambda x: (x**2).sum(), x0, 7)
+    assert points.shape == (8, 3) and points.dtype == torch.float32
+    assert torch.equal(points[0], x0)
+    assert first_nonfinite(points) is None
+    assert trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), x0, 0).shape == (1, 3)
+
+
+def test_trace_does_not_modify_x0():
+    x0 = torch.tensor([1.0, 2.0])
+    trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), x0, 5)
+    assert torch.equal(x0, torch.tensor([1.0, 2.0]))
+
+
+def test_diverging_trace_keeps_its_shape_and_fills_nan():
+    x0, factor = 1.0, 1.2  # x_t = (1 − 2η) x_{t−1} = (−1.2)ᵗ x₀ with η = 1.1
+    points = trace(lambda p: SGD(p, lr=1.1), lambda x: (x**2).sum(), [x0], 2000)
+    # The gradient 2x overflows first: x_t is inf at the first t with 2 |x_{t−1}| > float32 max.
+    overflow = math.floor(math.log(torch.finfo(torch.float32).max / (2 * x0)) / math.log(factor)) + 2  # 484
+    assert points.shape == (2001, 1)
+    assert first_nonfinite(points) == overflow
+    assert torch.isfinite(points[:overflow]).all() and points[:overflow].abs().max() > 1e38
+    assert torch.isnan(points[overflow:]).all()
+
+
+def test_loss_along_evaluates_f_at_each_row_and_is_nan_after_divergence():
+    f = lambda x: (x**2).sum()  # noqa: E731
+    points = trace(lambda p: SGD(p, lr=0.2), f, [10.0], 3)
+    assert loss_along(f, points).tolist() == pytest.approx([100.0, 36.0, 12.96, 4.6656], rel=1e-5)
+    diverged = trace(lambda p: SGD(p, lr=1.1), f, [1.0], 600)
+    losses, start = loss_along(f, diverged), first_nonfinite(diverged)
+    assert losses.shape == (601,)
+    assert torch.isnan(losses[start:]).all()
+    assert not torch.isnan(losses[:start]).any()  # a finite row gives f(row): +inf once x² overflows
+
+
+# ---------------------------------------------------------------- validation
+
+BAD_HYPER_PARAMETERS = [
+    (lambda p: SGD(p, lr=0.0), "lr must be > 0"),
+    (lambda p: SGD(p, lr=-0.1), "lr must be > 0"),
+    (lambda p: Adam(p, lr=math.nan), "lr must be > 0"),
+    (lambda p: Momentum(p, momentum=-0.1), r"momentum must be in \[0, 1\)"),
+    (lambda p: Momentum(p, momentum=1.0), r"momentum must be in \[0, 1\)"),
+    (lambda p: Nesterov(p, momentum=1.5), r"momentum must be in \[0, 1\)"),
+    (lambda p: Adam(p, betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\)"),
+    (lambda p: Adam(p, betas=(-0.1, 0.999)), r"betas\[0\] must be in \[0, 1\)"),
+    (lambda p: AdamW(p, betas=(0.9, 1.0)), r"betas\[1\] must be in \[0, 1\)"),
+    (lambda p: Adam(p, betas=(0.9,)), "betas must be a pair"),
+    (lambda p: Adam(p, eps=0.0), "eps must be > 0"),
+    (lambda p: AdaGrad(p, eps=-1e-10), "eps must be > 0"),
+    (lambda p: RMSProp(p, eps=0.0), "eps must be > 0"),
+    (lambda p: RMSProp(p, alpha=1.0), r"alpha must be in \[0, 1\)"),
+    (lambda p: RMSProp(p, alpha=-0.5), r"alpha must be in \[0, 1\)"),
+    (lambda p: SGD(p, weight_decay=-1e-3), "weight_decay must be >= 0"),
+    (lambda p: Momentum(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: Nesterov(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: AdaGrad(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: RMSProp(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: Adam(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: AdamW(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: Adam([{"params": p, "lr": -1.0}]), "lr must be > 0"),  # a group's own value, too
+]
+
+
+@pytest.mark.parametrize("make, message", BAD_HYPER_PARAMETERS, ids=[m for _, m in BAD_HYPER_PARAMETERS])
+def test_bad_hyper_parameter_raises_value_error_naming_it(make, message):
+    with pytest.raises(ValueError, match=f"^{message}.*got"):
+        make([torch.zeros(2, requires_grad=True)])
+
+
+def test_boundary_hyper_parameters_are_accepted():
+    p = [torch.zeros(2, requires_grad=True)]
+    Momentum(p, momentum=0.0)
+    Nesterov(p, momentum=0.0)
+    Adam(p, betas=(0.0, 0.0), weight_decay=0.0)
+    RMSProp(p, alpha=0.0)
+
+
+@pytest.mark.parametrize("steps", [-1, 2.5, True, "10"])
+def test_trace_rejects_bad_steps(steps):
+    with pytest.raises(ValueError, match="^steps must be an int >= 0"):
+        trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), [1.0], steps)
+
+
+@pytest.mark.parametrize("x0, message", [([[1.0, 2.0]], "x0 must be 1-D"), ([1.0, math.inf], "x0 must be finite")])
+def test_trace_rejects_bad_x0(x0, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), x0, 5)
+
+
+# ---------------------------------------------------------------- weight decay and bias correction
+
+
+def test_adamw_decay_is_decoupled():
+    p0 = torch.tensor([1.0, -2.0, 3.0])
+    lr, weight_decay = 0.1, 0.5
+    p = p0.clone().requires_grad_()
+    p.grad = torch.zeros_like(p)  # no data gradient: only the decay acts
+    AdamW([p], lr=lr, weight_decay=weight_decay).step()
+    assert torch.equal(p.detach(), p0 * (1 - lr * weight_decay))  # exactly p (1 − η λ)
+
+    q = p0.clone().requires_grad_()
+    q.grad = torch.zeros_like(q)
+    Adam([q], lr=lr, weight_decay=weight_decay).step()  # coupled: λ p enters the gradient ...
+    assert not torch.allclose(q.detach(), p0 * (1 - lr * weight_decay))
+    assert torch.allclose(q.detach(), p0 - lr * torch.sign(p0))  # ... and Adam's first step is η sign(g)
+
+
+class AdamWithoutStepCount(torch.optim.Optimizer):
+    """The pitfall: m̂ = m / (1 − β1) and v̂ = v / (1 − β2) — constants instead of (1 − β1ᵗ), (1 − β2ᵗ)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                m = self.state[p].setdefault("m", torch.zeros_like(p))
+                v = self.state[p].setdefault("v", torch.zeros_like(p))
+                m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                m_hat, v_hat = m / (1 - beta1), v / (1 - beta2)  # wrong: no t
+                p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+        return loss
+
+
+def test_adam_bias_correction_uses_the_step_count():
+    reference = trace(lambda p: torch.optim.Adam(p, lr=0.1), ELONGATED, START, 50)
+    ours = trace(lambda p: Adam(p, lr=0.1), ELONGATED, START, 50)
+    wrong = trace(lambda p: AdamWithoutStepCount(p, lr=0.1), ELONGATED, START, 50)
+    assert torch.allclose(ours, reference, atol=ATOL)
+    # At t = 1, 1 − β1ᵗ = 1 − β1: the wrong variant agrees on the first step only ...
+    assert torch.allclose(wrong[:2], reference[:2], atol=ATOL)
+    # ... then its step is (1 − β1ᵗ)/(1 − β1) · √((1 − β2)/(1 − β2ᵗ)) times Adam's: 1.34 at t = 2,
+    ratio = (wrong[2] - wrong[1]) / (reference[2] - reference[1])
+    assert ratio.tolist() == pytest.approx([1.9 / math.sqrt(1.999)] * 2, rel=1e-3)
+    # ... falling towards √(1 − β2)/(1 − β1) ≈ 0.32 as t grows: the trajectories part ways.
+    assert (wrong - reference).abs().max() > 0.5

@@ -1,0 +1,352 @@
+"""From-scratch optimizers that step exactly like torch.optim, and optimizer trajectories.
+
+Each class subclasses ``torch.optim.Optimizer`` (so it drops into a real training loop, keeps
+its state in ``self.state[p]`` and honours parameter groups) and matches its torch.optim
+counterpart to float32 rounding; the tests check this. Notation: g is the gradient, p the
+parameter, η = ``lr``, λ = ``weight_decay``, t the step count (1 on the first step).
+
+``trace`` runs any optimizer, ours or torch's, on a small function and returns the points it
+visits, for the trajectory plots.
+"""
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:  # `not >` also rejects NaN
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def _check_nonnegative(name: str, value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+
+
+def _check_unit_interval(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+
+
+def _coupled_decay(grad: torch.Tensor, p: torch.Tensor, weight_decay: float) -> torch.Tensor:
+    """g + λ p: L2 weight decay folded into the gradient (a new tensor; p.grad is left alone)."""
+    return grad.add(p, alpha=weight_decay) if weight_decay != 0 else grad
+
+
+# ---------------------------------------------------------------- optimizers
+
+
+class _ScratchOptimizer(torch.optim.Optimizer):
+    """What every optimizer here shares: validation of each parameter group, and ``step``.
+
+    A subclass writes ``_validate(group)`` and ``_update(p, grad, state, group)``.
+    """
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)  # fills in the defaults, then we check the result
+        self._validate(self.param_groups[-1])
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        raise NotImplementedError
+
+    def _update(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """Update every parameter that has a gradient; return the closure's loss (or None)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():  # the closure runs forward and backward
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, p.grad, self.state[p], group)
+        return loss
+
+
+class SGD(_ScratchOptimizer):
+    """Gradient descent with coupled (L2) weight decay; equals ``torch.optim.SGD(lr, weight_decay=λ)``.
+
+        g ← g + λ p
+        p ← p − η g
+    """
+
+    def __init__(self, params, lr: float = 1e-3, *, weight_decay: float = 0.0):
+        defaults = dict(lr=lr, weight_decay=weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        _check_positive("lr", group["lr"])
+        _check_nonnegative("weight_decay", group["weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        p.add_(g, alpha=-group["lr"])  # p_t = p_{t-1} − η g_t
+
+
+class Momentum(_ScratchOptimizer):
+    """Heavy-ball momentum; equals ``torch.optim.SGD(lr, momentum=β, dampening=0, weight_decay=λ)``.
+
+        g ← g + λ p
+        v ← β v + g        (on the first step v = g, as torch; the same as starting from v = 0)
+        p ← p − η v
+    """
+
+    def __init__(self, params, lr: float = 1e-3, *, momentum: float = 0.9, weight_decay: float = 0.0):
+        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        _check_positive("lr", group["lr"])
+        _check_unit_interval("momentum", group["momentum"])
+        _check_nonnegative("weight_decay", group["weight_decay"])
+
+    @staticmethod
+    def _velocity(g: torch.Tensor, state: dict, beta: float) -> torch.Tensor:
+        if "v" not in state:
+            state["v"] = g.clone()  # v_1 = g_1
+        else:
+            state["v"].mul_(beta).add_(g)  # v_t = β v_{t-1} + g_t
+        return state["v"]
+
+    def _update(self, p, grad, state, group):
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        v = self._velocity(g, state, group["momentum"])
+        p.add_(v, alpha=-group["lr"])  # p_t = p_{t-1} − η v_t
+
+
+class Nesterov(Momentum):
+    """Nesterov momentum; equals ``torch.optim.SGD(lr, momentum=β, nesterov=True, weight_decay=λ)``.
+
+        g ← g + λ p
+        v ← β v + g        (first step v = g)
+        p ← p − η (g + β v)     the step looks ahead along the updated velocity
+    """
+
+    def _update(self, p, grad, state, group):
+        beta = group["momentum"]
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        v = self._velocity(g, state, beta)  # v_t = β v_{t-1} + g_t
+        p.add_(g.add(v, alpha=beta), alpha=-group["lr"])  # p_t = p_{t-1} − η (g_t + β v_t)
+
+
+class AdaGrad(_ScratchOptimizer):
+    """AdaGrad; equals ``torch.optim.Adagrad(lr, eps, weight_decay=λ)`` (lr_decay=0, accumulator 0).
+
+        g ← g + λ p
+        s ← s + g²
+        p ← p − η g / (√s + ε)
+
+    ε sits outside the square root, as in torch; d2l writes √(s + ε).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, *, eps: float = 1e-10, weight_decay: float = 0.0):
+        defaults = dict(lr=lr, eps=eps, weight_decay=weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        _check_positive("lr", group["lr"])
+        _check_positive("eps", group["eps"])
+        _check_nonnegative("weight_decay", group["weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        s = state.setdefault("s", torch.zeros_like(p))
+        s.addcmul_(g, g)  # s_t = s_{t-1} + g_t²
+        p.addcdiv_(g, s.sqrt() + group["eps"], value=-group["lr"])  # p_t = p_{t-1} − η g_t / (√s_t + ε)
+
+
+class RMSProp(_ScratchOptimizer):
+    """RMSProp; equals ``torch.optim.RMSprop(lr, alpha, eps, weight_decay=λ)`` (momentum=0, centered=False).
+
+        g ← g + λ p
+        s ← α s + (1 − α) g²        (d2l calls α "gamma")
+        p ← p − η g / (√s + ε)      (ε outside the square root, as torch)
+    """
+
+    def __init__(
+        self, params, lr: float = 1e-2, *, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0
+    ):
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        _check_positive("lr", group["lr"])
+        _check_unit_interval("alpha", group["alpha"])
+        _check_positive("eps", group["eps"])
+        _check_nonnegative("weight_decay", group["weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        alpha = group["alpha"]
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        s = state.setdefault("s", torch.zeros_like(p))
+        s.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # s_t = α s_{t-1} + (1 − α) g_t²
+        p.addcdiv_(g, s.sqrt() + group["eps"], value=-group["lr"])  # p_t = p_{t-1} − η g_t / (√s_t + ε)
+
+
+class Adam(_ScratchOptimizer):
+    """Adam with bias correction; equals ``torch.optim.Adam`` (or ``torch.optim.AdamW`` if decoupled).
+
+        t ← t + 1
+        g ← g + λ p                 (coupled, decoupled=False: L2 decay, torch.optim.Adam)
+        p ← p (1 − η λ)             (decoupled=True: torch.optim.AdamW)
+        m ← β1 m + (1 − β1) g
+        v ← β2 v + (1 − β2) g²
+        m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ)
+        p ← p − η m̂ / (√v̂ + ε)
+
+    The bias correction uses the step count t. Dividing by the constants (1 − β1), (1 − β2)
+    instead agrees at t = 1 only; later steps come out (1 − β1ᵗ)/(1 − β1) · √((1 − β2)/(1 − β2ᵗ))
+    times Adam's step: 1.34 at t = 2, tending to √(1 − β2)/(1 − β1) ≈ 0.32 for the default betas.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+    ):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        _check_positive("lr", group["lr"])
+        if len(group["betas"]) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {group['betas']}")
+        _check_unit_interval("betas[0]", group["betas"][0])
+        _check_unit_interval("betas[1]", group["betas"][1])
+        _check_positive("eps", group["eps"])
+        _check_nonnegative("weight_decay", group["weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        if not state:
+            state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        if group["decoupled"] and weight_decay != 0:
+            p.mul_(1 - lr * weight_decay)  # p ← p (1 − η λ), outside the adaptive scaling
+        elif not group["decoupled"]:
+            grad = _coupled_decay(grad, p, weight_decay)  # g_t = ∇f(p) + λ p
+        m.lerp_(grad, 1 - beta1)  # m_t = β1 m_{t-1} + (1 − β1) g_t
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v_t = β2 v_{t-1} + (1 − β2) g_t²
+        # torch's arithmetic order, to match it to float32 rounding:
+        bias_correction1 = 1 - beta1**t  # 1 − β1ᵗ
+        bias_correction2 = 1 - beta2**t  # 1 − β2ᵗ
+        step_size = lr / bias_correction1  # η m̂_t = step_size · m_t
+        denom = v.sqrt() / math.sqrt(bias_correction2) + group["eps"]  # √v̂_t + ε
+        p.addcdiv_(m, denom, value=-step_size)  # p_t = p_{t-1} − η m̂_t / (√v̂_t + ε)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay; equals ``torch.optim.AdamW`` (same default λ = 1e-2).
+
+        p ← p (1 − η λ), then the Adam step of ``Adam`` without λ in the gradient.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=True)
+
+
+# ---------------------------------------------------------------- trajectories
+
+
+def _check_x0(x0: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    x0 = torch.as_tensor(x0, dtype=torch.float32).detach().clone()
+    if x0.dim() != 1:
+        raise ValueError(f"x0 must be 1-D, got shape {tuple(x0.shape)}")
+    if not torch.isfinite(x0).all():
+        raise ValueError(f"x0 must be finite, got {x0.tolist()}")
+    return x0
+
+
+def trace(
+    make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x0: Sequence[float] | torch.Tensor,
+    steps: int,
+    *,
+    grad: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Points visited minimising f from x0: shape (steps + 1, d), row 0 = x0.
+
+    ``make_optimizer([x])`` builds the optimizer (ours or torch.optim's) for the float32 leaf x.
+    Once an iterate is non-finite (the run diverged) updating stops: that row and all later
+    rows are NaN, and ``first_nonfinite`` finds where. ``grad``, if given, is ∇f written out
+    (x ↦ gradient); it replaces autograd, which is most of the cost of a step on a tiny f.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    x0 = _check_x0(x0)
+    x = x0.clone().requires_grad_(True)
+    optimizer = make_optimizer([x])
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = f(x)
+        if loss.dim() != 0:
+            raise ValueError(f"f must return a scalar tensor, got shape {tuple(loss.shape)}")
+        loss.backward()
+        return loss
+
+    rows = [x0]
+    for t in range(1, steps + 1):
+        if grad is None:
+            optimizer.step(closure)
+        else:
+            x.grad = grad(x.detach())
+            optimizer.step()
+        rows.append(x.detach().clone())
+        if t % 10 == 0 and not torch.isfinite(x).all():
+            break  # diverged: no need to keep stepping on infinities
+    points = torch.full((steps + 1, len(x0)), math.nan)
+    points[: len(rows)] = torch.stack(rows)
+    bad = first_nonfinite(points[: len(rows)])
+    if bad is not None:
+        points[bad:] = math.nan  # from the first non-finite iterate on, the path has left the numbers
+    return points
+
+
+def first_nonfinite(points: torch.Tensor) -> int | None:
+    """Index of the first row of ``points`` holding a NaN or ±inf, or None if all are finite."""
+    bad = (~torch.isfinite(points)).reshape(len(points), -1).any(dim=1).nonzero()
+    return int(bad[0]) if len(bad) else None
+
+
+@torch.no_grad()
+def loss_along(f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor) -> torch.Tensor:
+    """f at each row of ``points`` (from ``trace``): shape (steps + 1,), NaN where the row is not finite."""
+    if points.dim() != 2:
+        raise ValueError(f"points must be 2-D (steps + 1, d), got shape {tuple(points.shape)}")
+    finite = torch.isfinite(points).all(dim=1)
+    losses = [float(f(x)) if ok else math.nan for x, ok in zip(points, finite)]
+    return torch.tensor(losses, dtype=torch.float32)
