@@ -67,3 +67,22 @@ def test_fastest_optimizer_checker_accepts_only_the_measured_winner(capsys):
     results = {name: check_fastest_optimizer(name) for name in ("SGD", "Momentum", "AdaGrad", "Adam")}
     assert sum(results.values()) == 1
     assert not check_fastest_optimizer("LBFGS")
+
+
+def test_lesson_checkers_accept_right_answers_and_refuse_wrong_ones():
+    import torch.nn.functional as F
+
+    from wd_helpers.checks import (
+        check_entropy, check_loss_for_task, check_output_activation, check_sigmoid_derivative,
+        check_stable_cross_entropy, check_stable_softmax,
+    )
+
+    assert check_sigmoid_derivative(lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)))
+    assert not check_sigmoid_derivative(torch.sigmoid)
+    assert check_stable_softmax(lambda z: torch.exp(z - z.max(-1, keepdim=True).values) / torch.exp(z - z.max(-1, keepdim=True).values).sum(-1, keepdim=True))
+    assert not check_stable_softmax(lambda z: torch.exp(z) / torch.exp(z).sum(-1, keepdim=True))
+    assert check_stable_cross_entropy(lambda z, t: F.cross_entropy(z, t))
+    assert not check_stable_cross_entropy(lambda z, t: -torch.log(torch.softmax(z, 1)[range(len(t)), t]).mean() * 1.01)
+    assert check_entropy(1.0, [0.5, 0.5]) and not check_entropy(0.6931, [0.5, 0.5])
+    assert check_output_activation("multi-class", "softmax") and not check_output_activation("multi-class", "sigmoid")
+    assert check_loss_for_task("multi-label", "BCEWithLogitsLoss") and not check_loss_for_task("multi-label", "CrossEntropyLoss")

@@ -13,7 +13,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
-LAYERS = {"seeding": 0, "regularizers": 0, "optim": 0, "data": 1, "train": 2, "plots": 3, "checks": 3, "widgets": 4}
+LAYERS = {
+    "seeding": 0, "regularizers": 0, "optim": 0, "activations": 0, "losses": 0,
+    "data": 1, "models": 1, "train": 2, "classify": 2, "experiments": 2, "plots": 3, "checks": 3, "widgets": 4,
+}
 
 
 def split_requirement(text):
@@ -41,28 +44,45 @@ def test_package_requirements_are_ranges_not_pins():
     assert "torch==2.13.0" in (ROOT / "constraints.txt").read_text()  # our machines: the CPU wheel
 
 
+PACKAGE = ROOT / "wd_helpers"
+
+
+def layer_of(path):
+    """The layer module a file belongs to: wd_helpers/train.py -> train, wd_helpers/widgets/x.py -> widgets."""
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
 def imported_modules(path):
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+    """wd_helpers modules (top level) that a file imports."""
+    depth = len(path.relative_to(PACKAGE).parts)  # 1 for wd_helpers/x.py, 2 for wd_helpers/widgets/x.py
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == depth and node.module:  # from .train import ... / from ..train import ...
             yield node.module.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:  # from . import optim
+        elif node.level == depth:  # from . import optim / from .. import optim
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wd_helpers."):
+        elif (node.module or "").startswith("wd_helpers."):
             yield node.module.split(".")[1]
 
 
+def package_files():
+    return [p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+
+
 def test_modules_import_downwards_only():
-    for path in (ROOT / "wd_helpers").glob("*.py"):
-        if path.stem == "__init__":
-            continue
+    for path in package_files():
         for module in imported_modules(path):
-            assert LAYERS[module] < LAYERS[path.stem], f"{path.stem} imports {module}"
+            assert LAYERS[module] < LAYERS[layer_of(path)], f"{path.relative_to(ROOT)} imports {module}"
+
+
+def test_every_module_has_a_layer():
+    assert {layer_of(path) for path in package_files()} <= set(LAYERS)
 
 
 def test_only_widgets_imports_ipywidgets():
-    for path in (ROOT / "wd_helpers").glob("*.py"):
-        if path.stem != "widgets":
+    for path in package_files():
+        if layer_of(path) != "widgets":
             assert "ipywidgets" not in path.read_text(), path.name
 
 

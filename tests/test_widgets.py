@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from wd_helpers import widgets as wd_widgets
+from wd_helpers.widgets import _live
 from wd_helpers.widgets import LAMBDA_CHOICES, weight_decay_explorer
 
 
@@ -65,7 +65,7 @@ def test_hundred_moves_create_no_figures(explorer):
 def test_ipympl_canvas_is_reused(monkeypatch):
     previous = plt.get_backend()  # before importing ipympl, which makes itself the backend
     pytest.importorskip("ipympl")
-    monkeypatch.setattr(wd_widgets, "_is_interactive_backend", lambda: True)
+    monkeypatch.setattr(_live, "_is_interactive_backend", lambda: True)
     plt.switch_backend("module://ipympl.backend_nbagg")
     try:
         explorer = weight_decay_explorer(num_epochs=20)

@@ -161,3 +161,121 @@ def check_fastest_optimizer(prediction) -> bool:
     winner = min(first, key=first.get)
     table = ", ".join(f"{n}: {s if s != math.inf else 'never (500)'}" for n, s in first.items())
     return _report(prediction == winner, f"steps to f < 1e-4: {table}")
+
+
+def _call(fn, *args):
+    """Run the learner's function; (result, None) or (None, a message saying what went wrong)."""
+    try:
+        result = fn(*args)
+    except Exception as error:
+        return None, f"your function raised {type(error).__name__}: {error}"
+    if result is None or result is Ellipsis:
+        return None, "the function returns nothing yet"
+    return result, None
+
+
+def check_sigmoid_derivative(fn) -> bool:
+    """Exercise: σ′(x) = σ(x)(1 − σ(x)), written without autograd."""
+    x = torch.linspace(-8, 8, 33)
+    result, problem = _call(fn, x.clone())
+    if problem:
+        return _report(False, problem)
+    s = torch.sigmoid(x)
+    if torch.allclose(torch.as_tensor(result, dtype=torch.float32), s * (1 - s), atol=1e-6):
+        return _report(True, "σ′ = σ(1 − σ): largest (0.25) at x = 0, vanishing for large |x|")
+    if torch.allclose(torch.as_tensor(result, dtype=torch.float32), s, atol=1e-6):
+        return _report(False, "that is σ itself; differentiate it")
+    return _report(False, "express the derivative through σ(x) itself: σ(x)·(something)")
+
+
+def check_stable_softmax(fn) -> bool:
+    """Exercise: a softmax over the last dimension that survives large scores."""
+    probes = [torch.tensor([3.0, 1.0, -3.0]), torch.tensor([1000.0, 0.0, -1000.0]), torch.tensor([[0.5, 2.0], [800.0, 801.0]])]
+    for z in probes:
+        result, problem = _call(fn, z.clone())
+        if problem:
+            return _report(False, problem)
+        result = torch.as_tensor(result, dtype=torch.float32)
+        if not torch.isfinite(result).all():
+            return _report(False, f"softmax({z.tolist()}) gave {result.tolist()}: subtract the largest score first")
+        if not torch.allclose(result, torch.softmax(z, dim=-1), atol=1e-6):
+            return _report(False, f"softmax({z.tolist()}) should be {torch.softmax(z, dim=-1).tolist()}")
+    return _report(True, "exp(z − max z) / Σ exp(z − max z): the same values, and no overflow")
+
+
+OUTPUT_ACTIVATIONS = {"binary": "sigmoid", "multi-class": "softmax", "multi-label": "sigmoid", "regression": "identity"}
+
+
+def check_output_activation(task: str, answer) -> bool:
+    """Exercise: the output activation for a task (binary, multi-class, multi-label, regression)."""
+    if task not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"task must be one of {list(OUTPUT_ACTIVATIONS)}, got {task!r}")
+    if answer is None or answer is Ellipsis:
+        return _report(False, "set answer to one of 'sigmoid', 'softmax', 'relu', 'identity'")
+    expected = OUTPUT_ACTIVATIONS[task]
+    if str(answer).lower() == expected:
+        return _report(True, f"{task}: {expected}" + (" (inside the loss, via logits)" if expected != "identity" else ""))
+    hints = {"relu": "ReLU outputs are unbounded above and cannot be probabilities",
+             "sigmoid": "sigmoid gives each class its own probability; they need not sum to 1",
+             "softmax": "softmax makes the outputs compete; use it when exactly one class is right",
+             "identity": "raw scores are not probabilities"}
+    return _report(False, hints.get(str(answer).lower(), f"answer with one of {sorted(set(OUTPUT_ACTIVATIONS.values()) | {'relu'})}"))
+
+
+def check_stable_cross_entropy(fn) -> bool:
+    """Exercise: cross-entropy from logits (N, C) and class indices (N,), mean over N, stable for large logits."""
+    probes = [
+        (torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), torch.tensor([0, 2])),
+        (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]]), torch.tensor([2, 1])),
+    ]
+    for logits, target in probes:
+        result, problem = _call(fn, logits.clone(), target.clone())
+        if problem:
+            return _report(False, problem)
+        value = float(result)
+        expected = torch.nn.functional.cross_entropy(logits, target).item()
+        if not math.isfinite(value):
+            return _report(False, f"for logits {logits.tolist()} you got {value}: use log-softmax (log-sum-exp), not log(softmax)")
+        if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-5):
+            return _report(False, f"for logits {logits.tolist()} and targets {target.tolist()} expected {expected:.4f}, got {value:.4f}")
+    return _report(True, "mean of logsumexp(z) − z[target]: exact even for logits of ±1000")
+
+
+def check_entropy(answer, p) -> bool:
+    """Exercise: the entropy of the distribution p, in bits."""
+    if answer is None or answer is Ellipsis:
+        return _report(False, "set the answer to a number (bits)")
+    p = torch.as_tensor(p, dtype=torch.float64)
+    nonzero = p[p > 0]
+    bits = float(-(nonzero * torch.log2(nonzero)).sum())
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return _report(False, f"answer with a number, got {answer!r}")
+    if math.isclose(value, bits, rel_tol=1e-4):
+        return _report(True, f"H = −Σ p log₂ p = {bits:.4g} bits")
+    if math.isclose(value, bits * math.log(2), rel_tol=1e-4):
+        return _report(False, "that is in nats (natural log); divide by ln 2 for bits")
+    return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, with 0·log 0 = 0")
+
+
+LOSS_FOR_TASK = {
+    "regression": "MSELoss",
+    "binary": "BCEWithLogitsLoss",
+    "multi-class": "CrossEntropyLoss",
+    "multi-label": "BCEWithLogitsLoss",
+}
+
+
+def check_loss_for_task(task: str, answer) -> bool:
+    """Exercise: the torch.nn loss for a task whose model ends in a plain Linear layer (logits)."""
+    if task not in LOSS_FOR_TASK:
+        raise ValueError(f"task must be one of {list(LOSS_FOR_TASK)}, got {task!r}")
+    if answer is None or answer is Ellipsis:
+        return _report(False, "set the answer to a loss class name, e.g. 'MSELoss'")
+    expected = LOSS_FOR_TASK[task]
+    if str(answer) == expected:
+        return _report(True, f"{task} with a Linear output layer: {expected}")
+    if str(answer) in ("BCELoss", "NLLLoss"):
+        return _report(False, f"{answer} expects probabilities / log-probabilities; the model outputs logits")
+    return _report(False, f"not the loss for {task}; see the task → last layer → loss table")

@@ -1,0 +1,78 @@
+"""The activation and loss explorers, and the computations behind them."""
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torch.nn.functional as F
+
+from wd_helpers.experiments import fit_lines, layer_gradient_norms
+from wd_helpers.widgets import activation_explorer, coin_explorer, gradient_depth_explorer, outlier_explorer
+from wd_helpers.widgets.losses import line_data
+
+
+def test_sigmoid_gradients_vanish_and_relu_gradients_do_not():
+    sigmoid, relu = layer_gradient_norms("sigmoid", 20), layer_gradient_norms("ReLU", 20)
+    assert sigmoid[0] / sigmoid[-1] < 1e-6
+    assert 1e-2 < relu[0] / relu[-1] < 1e2
+
+
+def test_layer_gradient_norms_refuse_bad_settings():
+    with pytest.raises(ValueError, match="activation"):
+        layer_gradient_norms("softplus", 3)
+    with pytest.raises(ValueError, match="depth"):
+        layer_gradient_norms("ReLU", 0)
+    with pytest.raises(ValueError, match="init"):
+        layer_gradient_norms("ReLU", 3, init="xavier")
+
+
+def test_mse_follows_an_outlier_and_l1_does_not():
+    x, y = line_data(0)
+    y[-1] += 50
+    fits = fit_lines(x, y)
+    assert abs(fits["L1"][0] - 2) < 0.3 and abs(fits["Huber"][0] - 2) < 0.5
+    assert abs(fits["MSE"][0] - 2) > 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        fit_lines(x, y[:-1])
+
+
+def test_activation_explorer_draws_the_latest_function():
+    explorer = activation_explorer(activation="sigmoid")
+    figures = plt.get_fignums()
+    explorer.controls["activation"].value = "LeakyReLU"
+    explorer.sliders["alpha"].value = 0.3
+    explorer.sliders["x_range"].value = 10.0
+    assert torch.allclose(explorer.y, F.leaky_relu(explorer.x, 0.3))
+    assert list(explorer.f_line.get_ydata()) == explorer.y.tolist()
+    assert explorer.ax_f.get_xlim() == (-10.0, 10.0)
+    assert torch.allclose(explorer.dy[explorer.x < 0], torch.tensor(0.3))
+    explorer.controls["activation"].value = "GELU"
+    assert explorer.controls["alpha"].disabled
+    assert plt.get_fignums() == figures and explorer.last_error is None
+
+
+def test_gradient_depth_explorer_redraws_one_point_per_layer():
+    explorer = gradient_depth_explorer(activation="sigmoid", depth=5)
+    explorer.sliders["depth"].value = 25
+    assert len(explorer.line.get_xdata()) == 25 == len(explorer.norms)
+    assert "25 layers" in explorer.title.get_text()
+    explorer.controls["activation"].value = "ReLU"
+    assert explorer.norms == layer_gradient_norms("ReLU", 25)
+
+
+def test_outlier_explorer_moves_the_point_and_the_lines():
+    explorer = outlier_explorer()
+    explorer.sliders["outlier"].value = 40.0
+    x_last, y_last = explorer.outlier_point.get_xdata()[0], explorer.outlier_point.get_ydata()[0]
+    assert y_last == pytest.approx(float(explorer.y_clean[-1]) + 40.0)
+    a, b = explorer.fits["MSE"]
+    assert list(explorer.lines["MSE"].get_ydata()) == pytest.approx([a * -0.5 + b, a * 10.5 + b])
+
+
+def test_coin_explorer_keeps_heads_within_flips():
+    explorer = coin_explorer(heads=7, flips=10)
+    assert abs(explorer.theta[explorer.nll.argmin()].item() - 0.7) < 1e-3
+    explorer.sliders["flips"].value = 4
+    assert explorer.sliders["heads"].value == 4 and explorer.last_error is None
+    assert explorer.theta[explorer.nll.argmin()].item() > 0.99  # 4 heads in 4 flips
+    with pytest.raises(ValueError, match="heads"):
+        coin_explorer(heads=11, flips=10)

@@ -1,0 +1,270 @@
+"""Loss functions and information-theory quantities written from elementary tensor operations.
+
+The losses match ``torch.nn.functional`` (the tests check this) with ``reduction`` one of
+"none" (one loss per example), "mean" or "sum"; like torch, the mean of no examples is NaN and
+their sum is 0. Unlike torch, mismatched shapes raise instead of broadcasting silently.
+Notation: ŷ = ``y_hat`` the prediction, y the target, d = ŷ − y, z a logit, p a probability.
+"""
+
+import torch
+
+REDUCTIONS = ("none", "mean", "sum")
+_SUM_TOLERANCE = 1e-5  # how far a probability vector's sum may stray from 1
+
+# ---------------------------------------------------------------- validation and helpers
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+
+
+def _check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:  # `not >` also rejects NaN
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def _check_probabilities(name: str, p: torch.Tensor) -> None:
+    if not ((p >= 0) & (p <= 1)).all():  # also rejects NaN
+        raise ValueError(f"{name} must hold probabilities in [0, 1], got values outside")
+
+
+def _check_distribution(name: str, p: torch.Tensor) -> None:
+    """Each vector along the last dimension must be a probability distribution."""
+    _check_probabilities(name, p)
+    if p.numel() and not ((p.sum(dim=-1) - 1).abs() <= _SUM_TOLERANCE).all():
+        raise ValueError(
+            f"{name} must sum to 1 along the last dimension (tolerance {_SUM_TOLERANCE}), "
+            f"got sums {p.sum(dim=-1)}"
+        )
+
+
+def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return loss.mean()  # NaN for no examples, as in torch
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _log_sigmoid(z: torch.Tensor) -> torch.Tensor:
+    """log σ(z) = min(z, 0) − log(1 + e^(−|z|)): finite for every finite z."""
+    return torch.clamp(z, max=0) - torch.log1p(torch.exp(-z.abs()))
+
+
+def _log_softmax(z: torch.Tensor, dim: int) -> torch.Tensor:
+    """log softmax(z) = (z − m) − log Σ e^(z − m), m = max z (log-sum-exp trick)."""
+    if z.shape[dim] == 0:
+        return torch.empty_like(z)
+    shifted = z - z.amax(dim=dim, keepdim=True).detach()
+    return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
+
+
+# ---------------------------------------------------------------- regression losses
+
+
+def l1_loss(y_hat: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """L1 = |ŷ − y| per element."""
+    _check_reduction(reduction)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    return _reduce((y_hat - y).abs(), reduction)
+
+
+def mse_loss(y_hat: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """MSE = (ŷ − y)² per element (no ½: that is ``torch.nn.MSELoss``'s convention)."""
+    _check_reduction(reduction)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    return _reduce((y_hat - y) ** 2, reduction)
+
+
+def huber_loss(
+    y_hat: torch.Tensor, y: torch.Tensor, delta: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    """Huber: ½ d² for |d| < δ, δ (|d| − ½ δ) otherwise — quadratic near 0, linear in the tails."""
+    _check_reduction(reduction)
+    _check_positive("delta", delta)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    d = (y_hat - y).abs()
+    return _reduce(torch.where(d < delta, 0.5 * d**2, delta * (d - 0.5 * delta)), reduction)
+
+
+def smooth_l1_loss(
+    y_hat: torch.Tensor, y: torch.Tensor, beta: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    """Smooth L1: ½ d² / β for |d| < β, |d| − ½ β otherwise. Equals Huber / δ when β = δ."""
+    _check_reduction(reduction)
+    _check_positive("beta", beta)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    d = (y_hat - y).abs()
+    return _reduce(torch.where(d < beta, 0.5 * d**2 / beta, d - 0.5 * beta), reduction)
+
+
+# ---------------------------------------------------------------- classification losses
+
+
+def _check_class_indices(target: torch.Tensor, scores: torch.Tensor, name: str) -> None:
+    """target (N, ...) of integer class indices in [0, C) for scores (N, C, ...)."""
+    if scores.dim() < 2:
+        raise ValueError(f"{name} must have shape (N, C, ...), got {tuple(scores.shape)}")
+    expected = scores.shape[:1] + scores.shape[2:]
+    if target.shape != expected:
+        raise ValueError(
+            f"target must have shape {tuple(expected)} for {name} of shape "
+            f"{tuple(scores.shape)}, got {tuple(target.shape)}"
+        )
+    num_classes = scores.shape[1]
+    if target.numel() and not ((target >= 0) & (target < num_classes)).all():
+        raise ValueError(
+            f"target class indices must be in [0, {num_classes - 1}], "
+            f"got values from {target.min().item()} to {target.max().item()}"
+        )
+
+
+def nll_loss(
+    log_probs: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """NLL = −log p̂[target]: pick each example's log-probability at its true class.
+
+    ``log_probs`` (N, C, ...) holds log-probabilities (e.g. from log_softmax); ``target``
+    (N, ...) holds integer class indices.
+    """
+    _check_reduction(reduction)
+    if target.is_floating_point() or target.shape == log_probs.shape:
+        raise ValueError(
+            "target must hold integer class indices of shape (N,), not one-hot vectors or "
+            f"probabilities (got dtype {target.dtype}, shape {tuple(target.shape)}): "
+            "NLLLoss wants class indices — pass target.argmax(dim=1), or use cross_entropy "
+            "with probability targets"
+        )
+    _check_class_indices(target, log_probs, "log_probs")
+    picked = log_probs.gather(1, target.unsqueeze(1)).squeeze(1)  # log p̂[n, target[n]]
+    return _reduce(-picked, reduction)
+
+
+def cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Cross-entropy from logits: −Σ_c q_c log softmax(z)_c, i.e. log-softmax then NLL.
+
+    ``logits`` (N, C, ...). ``target`` is either class indices (integer, (N, ...)), q being
+    one-hot, or probabilities (float, same shape as logits). Label smoothing ε replaces q by
+    (1 − ε) q + ε / C.
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if logits.dim() < 2:
+        raise ValueError(f"logits must have shape (N, C, ...), got {tuple(logits.shape)}")
+    log_probs = _log_softmax(logits, dim=1)
+    num_classes = logits.shape[1]
+    if target.is_floating_point():  # probability targets
+        _check_same_shape("logits", logits, "target", target)
+        q = (1 - label_smoothing) * target + label_smoothing / num_classes
+        return _reduce(-(q * log_probs).sum(dim=1), reduction)
+    _check_class_indices(target, logits, "logits")
+    nll = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)  # −log p̂[target]
+    uniform = -log_probs.mean(dim=1)  # −(1/C) Σ_c log p̂_c: cross-entropy with the uniform q
+    return _reduce((1 - label_smoothing) * nll + label_smoothing * uniform, reduction)
+
+
+def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """BCE = −[y log p + (1 − y) log(1 − p)] on probabilities p.
+
+    Each log is clamped at −100, exactly as torch does, so p = 0 or 1 gives a finite loss
+    (at most 100) instead of inf — and a gradient instead of NaN.
+    """
+    _check_reduction(reduction)
+    _check_same_shape("p", p, "y", y)
+    _check_probabilities("p", p)
+    log_p = torch.clamp(torch.log(p), min=-100)
+    log_1mp = torch.clamp(torch.log(1 - p), min=-100)
+    return _reduce(-(y * log_p + (1 - y) * log_1mp), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """BCE on logits z, p = σ(z): max(z, 0) − z y + log(1 + e^(−|z|)).
+
+    The same value as ``binary_cross_entropy(sigmoid(z), y)``, but exp never overflows and
+    σ(z) never rounds to exactly 0 or 1, so no clamping is needed.
+    """
+    _check_reduction(reduction)
+    _check_same_shape("logits", logits, "y", y)
+    z = logits
+    return _reduce(torch.clamp(z, min=0) - z * y + torch.log1p(torch.exp(-z.abs())), reduction)
+
+
+def soft_margin_loss(x: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Soft margin = log(1 + e^(−y x)) for labels y ∈ {−1, 1}: a smooth hinge (logistic loss).
+
+    Computed as −log σ(y x), which stays finite where torch's log1p(exp(·)) overflows to inf
+    (−y x ≳ 88 in float32).
+    """
+    _check_reduction(reduction)
+    _check_same_shape("x", x, "y", y)
+    if not ((y == 1) | (y == -1)).all():
+        raise ValueError("y must hold labels -1 or 1 for soft_margin_loss")
+    return _reduce(-_log_sigmoid(y * x), reduction)
+
+
+def multilabel_soft_margin_loss(
+    x: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Multi-label: −(1/C) Σ_c [y_c log σ(x_c) + (1 − y_c) log σ(−x_c)] for x, y of shape (N, C).
+
+    One binary cross-entropy per label, averaged over the C labels (the last dimension).
+    """
+    _check_reduction(reduction)
+    _check_same_shape("x", x, "y", y)
+    per_label = y * _log_sigmoid(x) + (1 - y) * _log_sigmoid(-x)
+    return _reduce(-per_label.mean(dim=-1), reduction)
+
+
+# ---------------------------------------------------------------- information theory
+
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """H(p) = −Σᵢ pᵢ log pᵢ in nats, along the last dimension, with 0 · log 0 = 0."""
+    _check_distribution("p", p)
+    return -torch.xlogy(p, p).sum(dim=-1)  # xlogy(0, 0) = 0, with a finite gradient
+
+
+def cross_entropy_of(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """H(p, q) = −Σᵢ pᵢ log qᵢ in nats, along the last dimension: inf if qᵢ = 0 where pᵢ > 0."""
+    _check_same_shape("p", p, "q", q)
+    _check_distribution("p", p)
+    _check_distribution("q", q)
+    return -torch.xlogy(p, q).sum(dim=-1)
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """KL(p ‖ q) = Σᵢ pᵢ log(pᵢ / qᵢ) = H(p, q) − H(p) ≥ 0; terms with pᵢ = 0 count 0."""
+    _check_same_shape("p", p, "q", q)
+    _check_distribution("p", p)
+    _check_distribution("q", q)
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
+
+
+def negative_log_likelihood_coin(theta: torch.Tensor, heads: int, flips: int) -> torch.Tensor:
+    """−log L(θ) = −[h log θ + (n − h) log(1 − θ)] for h heads in n flips; minimal at θ = h / n."""
+    if not (isinstance(flips, int) and flips >= 0):
+        raise ValueError(f"flips must be an integer >= 0, got {flips}")
+    if not (isinstance(heads, int) and 0 <= heads <= flips):
+        raise ValueError(f"heads must be an integer in [0, flips] = [0, {flips}], got {heads}")
+    theta = torch.as_tensor(theta)
+    if not ((theta > 0) & (theta < 1)).all():
+        raise ValueError("theta must hold probabilities in (0, 1), got values outside")
+    return -(heads * torch.log(theta) + (flips - heads) * torch.log1p(-theta))
+

@@ -1,0 +1,151 @@
+"""What every explorer shares: a figure that redraws in place, and serialised, cached callbacks.
+
+Redraws happen in place. Under ipympl (``%matplotlib widget``) the figure is the interactive
+canvas; under any other backend (inline, headless) the same figure is rendered to a PNG image
+widget. Callbacks are serialised: if a slider event arrives while a retrain is running (widget
+messages on kernel subshells run concurrently with cells), it is queued, and only the latest
+values are trained next, so no two redraws overlap and the last value always wins.
+"""
+
+import io
+import threading
+from collections import OrderedDict
+
+import ipywidgets as widgets
+import matplotlib
+import matplotlib.pyplot as plt
+import PIL.Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
+
+_SLIDERS = (widgets.FloatLogSlider, widgets.FloatSlider, widgets.IntSlider, widgets.SelectionSlider)
+
+
+def _is_interactive_backend() -> bool:
+    return "ipympl" in matplotlib.get_backend()
+
+
+class _LiveFigure:
+    """A figure that redraws in place by blitting: axes, ticks and labels are drawn once, and a
+    slider move redraws only the registered (animated) artists over that saved background.
+
+    Under ipympl the canvas widget is the view; under any other backend the figure is rendered
+    into a PNG image widget. A full draw (first show, a resize) re-captures the background.
+    """
+
+    def __init__(self, figsize):
+        self.interactive = _is_interactive_backend()
+        if self.interactive:
+            with plt.ioff():  # create without displaying: the explorer places it in its layout
+                self.figure = plt.figure(figsize=figsize, layout="constrained")
+            self.figure.canvas.header_visible = False
+            self.figure.canvas.toolbar_position = "right"
+            self.view = self.figure.canvas
+        else:
+            self.figure = Figure(figsize=figsize, layout="constrained")  # no pyplot: no global state
+            FigureCanvasAgg(self.figure)
+            self.view = widgets.Image(format="png")
+        self.canvas = self.figure.canvas
+        self.animated = []
+        self._background = None
+        self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def invalidate(self):
+        """The background changed (limits, contours): the next redraw is a full draw."""
+        self._background = None
+
+    def animate(self, artists):
+        """Register artists that change on every update; everything else is background."""
+        for artist in artists:
+            artist.set_animated(True)
+            self.animated.append(artist)
+
+    def _on_draw(self, _event=None):
+        # a full draw skips animated artists: save the background, then paint them on top
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._draw_animated()
+
+    def _draw_animated(self):
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+
+    def redraw(self):
+        if self._background is None:
+            self.canvas.draw()  # lays out the figure once (constrained layout), then fixes it
+            self.figure.set_layout_engine("none")
+        else:
+            self.canvas.restore_region(self._background)
+            self._draw_animated()
+        if self.interactive:
+            self.canvas.blit(self.figure.bbox)
+        else:
+            self.view.value = self.png()
+
+    def png(self) -> bytes:
+        """The figure as it is on the canvas now, as PNG bytes (fast: no re-render)."""
+        width, height = self.canvas.get_width_height(physical=True)
+        image = PIL.Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba()).convert("RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, format="png", compress_level=1)  # RGB, light compression: measured fastest
+        return buffer.getvalue()
+
+
+class Explorer:
+    """Base of the explorers: serialised, cached retrain-and-redraw on every control change."""
+
+    def __init__(self, controls: dict, figsize):
+        self.controls = controls
+        self.sliders = {k: w for k, w in controls.items() if isinstance(w, _SLIDERS)}
+        self.live = _LiveFigure(figsize)
+        self.figure = self.live.figure
+        self.status = widgets.HTML()
+        self.history: History | None = None
+        self.retrain_count = 0  # how many trainings ran (cached values do not retrain)
+        self.redraw_count = 0
+        self.last_error: Exception | None = None
+        self._cache: OrderedDict = OrderedDict()
+        self._busy = threading.Lock()
+        self._dirty = False
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+
+    # subclasses: values() -> hashable key of the current settings; compute(key); draw(key, result)
+    def values(self) -> tuple:
+        return tuple(control.value for control in self.controls.values())
+
+    def _on_change(self, _change=None):
+        self._dirty = True
+        while self._busy.acquire(blocking=False):
+            try:
+                while self._dirty:
+                    self._dirty = False
+                    self._update(self.values())
+            finally:
+                self._busy.release()
+            if not self._dirty:
+                return
+        # another thread holds the lock; it sees _dirty and trains the latest values
+
+    def _update(self, key):
+        try:
+            result = self._cache.get(key)
+            if result is None:
+                self.status.value = "<i>training…</i>"
+                result = self.compute(key)
+                self.retrain_count += 1
+                self._cache[key] = result
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            self.draw(key, result)
+            self.live.redraw()
+            self.redraw_count += 1
+            self.last_error = None
+        except Exception as error:  # a failed retrain must not break the widget: say what happened
+            self.last_error = error
+            self.status.value = f"<b style='color:#c0392b'>error: {type(error).__name__}: {error}</b>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

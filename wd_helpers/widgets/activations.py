@@ -1,0 +1,120 @@
+"""Explorers for the activations lesson: one activation and its derivative; gradient norms by depth."""
+
+import ipywidgets as widgets
+import torch
+
+from ..activations import ACTIVATIONS, PARAMETRIC, derivative
+from ..experiments import layer_gradient_norms
+from ..plots import log_axis
+from ._live import Explorer
+
+STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="360px")
+GRADIENT_RANGE = (1e-12, 1e2)
+MAX_DEPTH = 30
+
+
+class ActivationExplorer(Explorer):
+    """Pick an activation, drag the input range (and α): f(x) and f′(x) (by autograd) redraw."""
+
+    def __init__(self, *, activation="sigmoid", x_range=6.0, alpha=0.1):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+        if not 0.5 <= x_range <= 20:
+            raise ValueError(f"x_range must be in [0.5, 20], got {x_range}")
+        if not 0.01 <= alpha <= 2.0:
+            raise ValueError(f"alpha must be in [0.01, 2], got {alpha}")
+        controls = {
+            "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation"),
+            "x_range": widgets.FloatSlider(value=x_range, min=0.5, max=20, step=0.5, description="x from −r to r, r",
+                                           style=STYLE, layout=LAYOUT),
+            "alpha": widgets.FloatSlider(value=alpha, min=0.01, max=2.0, step=0.01, description="α (slope / weight / ELU α)",
+                                         style=STYLE, layout=LAYOUT),
+        }
+        super().__init__(controls, figsize=(9, 3.2))
+        self.ax_f, self.ax_df = self.figure.subplots(1, 2)
+        (self.f_line,) = self.ax_f.plot([], [], color="tab:blue")
+        (self.df_line,) = self.ax_df.plot([], [], color="tab:orange")
+        for ax, label in ((self.ax_f, "f(x)"), (self.ax_df, "f′(x)")):
+            ax.set(xlabel="x", ylabel=label)
+            ax.axhline(0, color="#cccccc", lw=0.8), ax.axvline(0, color="#cccccc", lw=0.8)
+            ax.grid(True, alpha=0.3)
+        self.title = self.figure.suptitle(" ", fontsize="medium")
+        self.x = self.y = self.dy = None
+        self.widget = widgets.VBox([widgets.HBox([controls["activation"], controls["x_range"]]), controls["alpha"],
+                                    self.status, self.live.view])
+        self._on_change()
+
+    def compute(self, key):
+        name, x_range, alpha = key
+        fn = ACTIVATIONS[name]
+        x = torch.linspace(-x_range, x_range, 401)
+        with torch.no_grad():
+            y = fn(x, alpha)
+        return x, y, derivative(lambda t: fn(t, alpha), x)
+
+    def draw(self, key, result):
+        name, x_range, alpha = key
+        self.x, self.y, self.dy = result
+        self.controls["alpha"].disabled = name not in PARAMETRIC
+        self.f_line.set_data(self.x, self.y)
+        self.df_line.set_data(self.x, self.dy)
+        for ax in (self.ax_f, self.ax_df):
+            ax.set_xlim(-x_range, x_range)
+            ax.relim()
+            ax.autoscale_view(scalex=False)
+        peak = int(self.dy.abs().argmax())
+        text = f"{name}{f' (α = {alpha:g})' if name in PARAMETRIC else ''}: largest |f′| = {self.dy[peak]:.3g} at x = {self.x[peak]:.3g}"
+        self.title.set_text(text)
+        self.status.value = text
+        self.live.invalidate()  # the y-limits follow the function: a full redraw
+
+
+class GradientDepthExplorer(Explorer):
+    """Depth slider and activation dropdown: the gradient norm of every layer of a deep MLP (He init) redraws."""
+
+    def __init__(self, *, activation="sigmoid", depth=10, seed=0):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+        if not 1 <= depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be in [1, {MAX_DEPTH}], got {depth}")
+        self.seed = seed
+        controls = {
+            "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation"),
+            "depth": widgets.IntSlider(value=depth, min=1, max=MAX_DEPTH, description="hidden layers",
+                                       style=STYLE, layout=LAYOUT),
+        }
+        super().__init__(controls, figsize=(7, 3.2))
+        self.ax = self.figure.subplots()
+        (self.line,) = self.ax.plot([], [], "o-", ms=4, color="tab:purple")
+        self.ax.set(yscale="log", xlabel="layer (1 = next to the input)", ylabel="‖∂loss/∂W‖",
+                    xlim=(0.5, MAX_DEPTH + 0.5), ylim=GRADIENT_RANGE)
+        log_axis(self.ax.yaxis)
+        self.ax.grid(True, alpha=0.3)
+        self.title = self.figure.suptitle(" ", fontsize="medium")
+        self.live.animate([self.line, self.title])
+        self.norms = None
+        self.widget = widgets.VBox([widgets.HBox([controls["activation"], controls["depth"]]), self.status, self.live.view])
+        self._on_change()
+
+    def compute(self, key):
+        activation, depth = key
+        return layer_gradient_norms(activation, depth, seed=self.seed)
+
+    def draw(self, key, norms):
+        activation, depth = key
+        self.norms = norms
+        self.line.set_data(range(1, depth + 1), norms)
+        ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
+        text = f"{activation}, {depth} layers: first layer's gradient is {ratio:.2g}× the last one's"
+        self.title.set_text(text)
+        self.status.value = text
+
+
+def activation_explorer(**options) -> ActivationExplorer:
+    """Build the activation explorer; display it by leaving it as a cell's last expression."""
+    return ActivationExplorer(**options)
+
+
+def gradient_depth_explorer(**options) -> GradientDepthExplorer:
+    """Build the vanishing-gradient explorer (depth and activation)."""
+    return GradientDepthExplorer(**options)

@@ -1,0 +1,112 @@
+"""Explorers for the losses lesson: one outlier against L1 / MSE / Huber; the coin's likelihood."""
+
+import ipywidgets as widgets
+import torch
+
+from ..experiments import LINE_LOSSES, fit_lines
+from ..losses import negative_log_likelihood_coin
+from ._live import Explorer
+
+STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="420px")
+LINE_COLORS = {"L1": "tab:green", "MSE": "tab:red", "Huber": "tab:blue"}
+
+
+def line_data(seed: int = 0):
+    """20 points near y = 2x + 1 on [0, 10] (seeded noise); the last one becomes the outlier."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.linspace(0, 10, 20)
+    return x, 2 * x + 1 + 0.5 * torch.randn(20, generator=generator)
+
+
+class OutlierExplorer(Explorer):
+    """Drag one point away from the others: the L1, MSE and Huber line fits redraw."""
+
+    def __init__(self, *, outlier=0.0, seed=0):
+        if not -40 <= outlier <= 60:
+            raise ValueError(f"outlier must be in [-40, 60], got {outlier}")
+        self.x, self.y_clean = line_data(seed)
+        controls = {"outlier": widgets.FloatSlider(value=outlier, min=-40, max=60, step=1,
+                                                   description="move the last point by", style=STYLE, layout=LAYOUT)}
+        super().__init__(controls, figsize=(6.5, 3.6))
+        self.ax = self.figure.subplots()
+        self.ax.plot(self.x[:-1], self.y_clean[:-1], "o", color="black", ms=4, label="data")
+        (self.outlier_point,) = self.ax.plot([], [], "o", color="tab:red", ms=8, label="the moved point")
+        self.lines = {name: self.ax.plot([], [], color=LINE_COLORS[name], label=f"{name} fit")[0] for name in LINE_LOSSES}
+        self.ax.set(xlim=(-0.5, 10.5), ylim=(-30, 90), xlabel="x", ylabel="y")
+        self.ax.legend(loc="upper left", fontsize="small")
+        self.ax.grid(True, alpha=0.3)
+        self.title = self.figure.suptitle(" ", fontsize="medium")
+        self.live.animate([self.outlier_point, *self.lines.values(), self.title])
+        self.fits = None
+        self.widget = widgets.VBox([controls["outlier"], self.status, self.live.view])
+        self._on_change()
+
+    def compute(self, key):
+        (outlier,) = key
+        y = self.y_clean.clone()
+        y[-1] += outlier
+        return fit_lines(self.x, y)
+
+    def draw(self, key, fits):
+        (outlier,) = key
+        self.fits = fits
+        self.outlier_point.set_data([self.x[-1]], [self.y_clean[-1] + outlier])
+        ends = torch.tensor([-0.5, 10.5])
+        for name, (a, b) in fits.items():
+            self.lines[name].set_data(ends, a * ends + b)
+        text = "slopes (true 2): " + ", ".join(f"{name} {a:.2f}" for name, (a, _) in fits.items())
+        self.title.set_text(text)
+        self.status.value = text
+
+
+class CoinExplorer(Explorer):
+    """Heads and flips sliders: the negative log-likelihood over θ and its minimum at θ = heads/flips."""
+
+    def __init__(self, *, heads=7, flips=10):
+        if not 1 <= flips <= 200:
+            raise ValueError(f"flips must be in [1, 200], got {flips}")
+        if not 0 <= heads <= flips:
+            raise ValueError(f"heads must be in [0, flips = {flips}], got {heads}")
+        flips_slider = widgets.IntSlider(value=flips, min=1, max=200, description="flips", style=STYLE, layout=LAYOUT)
+        heads_slider = widgets.IntSlider(value=heads, min=0, max=flips, description="heads", style=STYLE, layout=LAYOUT)
+        # registered before the explorer's own observer: heads never exceeds flips when we train
+        flips_slider.observe(lambda change: setattr(heads_slider, "max", change["new"]), names="value")
+        super().__init__({"heads": heads_slider, "flips": flips_slider}, figsize=(6.5, 3.4))
+        self.ax = self.figure.subplots()
+        (self.curve,) = self.ax.plot([], [], color="tab:blue", label="−log L(θ)")
+        (self.minimum,) = self.ax.plot([], [], "o", color="tab:red", label="minimum")
+        self.ax.set(xlabel="θ = P(heads)", ylabel="negative log-likelihood", xlim=(0, 1))
+        self.ax.legend(fontsize="small")
+        self.ax.grid(True, alpha=0.3)
+        self.title = self.figure.suptitle(" ", fontsize="medium")
+        self.theta = torch.linspace(0.001, 0.999, 999)
+        self.nll = None
+        self.widget = widgets.VBox([widgets.HBox([heads_slider, flips_slider]), self.status, self.live.view])
+        self._on_change()
+
+    def compute(self, key):
+        heads, flips = key
+        return negative_log_likelihood_coin(self.theta, heads, flips)
+
+    def draw(self, key, nll):
+        heads, flips = key
+        self.nll = nll
+        best = int(nll.argmin())
+        self.curve.set_data(self.theta, nll)
+        self.minimum.set_data([self.theta[best]], [nll[best]])
+        top = float(nll[(self.theta > 0.02) & (self.theta < 0.98)].max())
+        self.ax.set_ylim(float(nll.min()) - 0.05 * top, top)
+        text = f"{heads} heads in {flips} flips: the NLL is smallest at θ = {self.theta[best]:.3f} (heads/flips = {heads / flips:.3f})"
+        self.title.set_text(text)
+        self.status.value = text
+        self.live.invalidate()  # the y-range follows the curve: a full redraw
+
+
+def outlier_explorer(**options) -> OutlierExplorer:
+    """Build the outlier explorer (L1, MSE and Huber line fits)."""
+    return OutlierExplorer(**options)
+
+
+def coin_explorer(**options) -> CoinExplorer:
+    """Build the coin explorer (heads, flips → negative log-likelihood)."""
+    return CoinExplorer(**options)

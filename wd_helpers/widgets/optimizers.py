@@ -1,0 +1,113 @@
+"""The optimizer explorer: pick an optimizer and a function, drag lr, β and steps; path and f per step redraw."""
+
+import ipywidgets as widgets
+import torch
+
+from .. import optim
+from ..plots import LossPerStep, TrajectoryPlot
+from ._live import Explorer
+
+
+def _quadratic(a1: float, a2: float):
+    """f(x) = a1·x₁² + a2·x₂² (x stacked as (2, ...)) and its gradient, written out."""
+    return (lambda x: a1 * x[0] ** 2 + a2 * x[1] ** 2), (lambda x: torch.stack([2 * a1 * x[0], 2 * a2 * x[1]]))
+
+
+# The explorer's test functions: name -> (f, ∇f, start, window)
+WINDOW = {"xlim": (-6.0, 6.0), "ylim": (-3.0, 3.0)}
+FUNCTIONS = {
+    "0.1·x₁² + 2·x₂² (ill-conditioned)": (*_quadratic(0.1, 2.0), (-5.0, -2.0), WINDOW),
+    "x₁² + 2·x₂²": (*_quadratic(1.0, 2.0), (-5.0, -2.0), WINDOW),
+}
+# optimizer name -> (factory(params, lr, beta, beta2), which of beta / beta2 it uses)
+OPTIMIZERS = {
+    "SGD": (lambda p, lr, b1, b2: optim.SGD(p, lr=lr), ()),
+    "Momentum": (lambda p, lr, b1, b2: optim.Momentum(p, lr=lr, momentum=b1), ("beta",)),
+    "Nesterov": (lambda p, lr, b1, b2: optim.Nesterov(p, lr=lr, momentum=b1), ("beta",)),
+    "AdaGrad": (lambda p, lr, b1, b2: optim.AdaGrad(p, lr=lr), ()),
+    "RMSProp": (lambda p, lr, b1, b2: optim.RMSProp(p, lr=lr, alpha=b2), ("beta2",)),
+    "Adam": (lambda p, lr, b1, b2: optim.Adam(p, lr=lr, betas=(b1, b2)), ("beta", "beta2")),
+}
+STEP_LOSS_RANGE = (1e-8, 1e4)
+
+
+class OptimizerExplorer(Explorer):
+    """Pick an optimizer and a function, drag lr / β / steps: the path and f per step redraw."""
+
+    def __init__(self, *, optimizer="SGD", lr=0.4, beta=0.5, beta2=0.9, steps=20, function=None):
+        function = function or next(iter(FUNCTIONS))
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+        if function not in FUNCTIONS:
+            raise ValueError(f"function must be one of {list(FUNCTIONS)}, got {function!r}")
+        if not 1e-3 <= lr <= 10:
+            raise ValueError(f"lr must be in [0.001, 10], got {lr}")
+        if not 1 <= steps <= 200:
+            raise ValueError(f"steps must be in [1, 200], got {steps}")
+        style, layout = {"description_width": "initial"}, widgets.Layout(width="340px")
+        controls = {
+            "function": widgets.Dropdown(options=list(FUNCTIONS), value=function, description="f(x) =", style=style),
+            "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer", style=style),
+            "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=1, step=0.05, readout_format=".3g",
+                                         description="learning rate η", style=style, layout=layout),
+            "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
+                                        description="momentum β / Adam β₁", style=style, layout=layout),
+            "beta2": widgets.FloatSlider(value=beta2, min=0.5, max=0.999, step=0.001, readout_format=".3f",
+                                         description="RMSProp α / Adam β₂", style=style, layout=layout),
+            "steps": widgets.IntSlider(value=steps, min=1, max=200, description="steps", style=style, layout=layout),
+        }
+        super().__init__(controls, figsize=(9, 3.6))
+        f, _, _, window = FUNCTIONS[function]
+        ax_path, ax_loss = self.figure.subplots(1, 2, width_ratios=(3, 2))
+        self.path_plot = TrajectoryPlot(f, ax_path, **window)
+        self.loss_plot = LossPerStep(ax_loss, steps=steps, ylim=STEP_LOSS_RANGE)
+        self.title = self.figure.suptitle(" ", fontsize="medium")
+        self.live.animate([*self.path_plot.artists, *self.loss_plot.artists, self.title])
+        self.points = self.losses = None
+        self._drawn = (function, steps)  # what the background shows
+        self.widget = widgets.VBox([
+            widgets.HBox([controls["function"], controls["optimizer"]]),
+            widgets.HBox([controls["lr"], controls["steps"]]),
+            widgets.HBox([controls["beta"], controls["beta2"]]),
+            self.status, self.live.view,
+        ])
+        self._on_change()
+
+    def compute(self, key):
+        function, name, lr, beta, beta2, steps = key
+        f, grad, x0, _ = FUNCTIONS[function]
+        factory, _ = OPTIMIZERS[name]
+        points = optim.trace(lambda params: factory(params, lr, beta, beta2), f, torch.tensor(x0), steps, grad=grad)
+        return points, f(points.T)  # f takes stacked coordinates: every step's loss in one call
+
+    def draw(self, key, result):
+        function, name, lr, beta, beta2, steps = key
+        self.points, self.losses = result
+        used = OPTIMIZERS[name][1]
+        self.controls["beta"].disabled = "beta" not in used
+        self.controls["beta2"].disabled = "beta2" not in used
+        if (function, steps) != self._drawn:  # new contours or a new step axis: redraw the background
+            f, _, _, window = FUNCTIONS[function]
+            self.path_plot.set_function(f, **window)
+            self.loss_plot.ax.set_xlim(0, steps)
+            self._drawn = (function, steps)
+            self.live.invalidate()
+        self.path_plot.update(self.points)
+        self.loss_plot.update(self.losses)
+        settings = ", ".join([f"η = {lr:.3g}"] + [f"{'β' if u == 'beta' else 'β₂'} = {v:g}"
+                                                   for u, v in (("beta", beta), ("beta2", beta2)) if u in used])
+        diverged = optim.first_nonfinite(self.points)
+        if diverged is not None:
+            outcome = f"diverged at step {diverged}"
+        else:
+            end = self.points[-1].tolist()
+            outcome = f"after {steps} steps x = ({end[0]:.4g}, {end[1]:.4g}), f = {float(self.losses[-1]):.3g}"
+        self.title.set_text(f"{name} ({settings}): {outcome}")
+        self.title.set_color("tab:red" if diverged is not None else "black")
+        colour = "#c0392b" if diverged is not None else "inherit"
+        self.status.value = f"<span style='color:{colour}'>{name}: {outcome}</span>"
+
+
+def optimizer_explorer(**options) -> OptimizerExplorer:
+    """Build the optimizer explorer; display it by leaving it as a cell's last expression."""
+    return OptimizerExplorer(**options)
