@@ -101,9 +101,95 @@ def test_weight_decay_shrinks_the_weights_but_not_the_biases():
     ("batch_size", 0, r"batch_size must be an integer in \[1, 100\]"),
     ("batch_size", 101, r"batch_size must be an integer in \[1, 100\]"),
     ("weight_decay", -1.0, "weight_decay must be a finite number >= 0"),
-    ("optimizer", "rmsprop", r"optimizer must be one of \['adam', 'sgd'\]"),
+    ("optimizer", "rmsprop", r"optimizer must be one of \[.adam., .adamw., .sgd.\]"),
     ("seed", -1, "seed must be an integer >= 0"),
 ])
 def test_bad_options_are_refused(option, value, message):
     with pytest.raises(ValueError, match=message):
         train_classifier(mlp(0), load_digits_data(n_train=100), **{option: value})
+
+
+# --- dropout: one model, or a batched sweep -------------------------------------------------------
+
+from wd_helpers.classify import dropout_mlp, sweep_dropout, train_dropout  # noqa: E402
+from wd_helpers.models import StackedMLP  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    return load_digits_data(n_train=120, seed=4)
+
+
+def test_sweep_gives_the_numbers_of_single_runs(small_digits):
+    rates = [0.0, (0.2, 0.5), 0.5, (0.8, 0.1)]
+    options = {"num_epochs": 6, "batch_size": 40, "seed": 3}
+    sweep = sweep_dropout(rates, data=small_digits, **options)
+    for rate, batched in zip(rates, sweep):
+        p1, p2 = rate if isinstance(rate, tuple) else (rate, rate)
+        single = train_dropout(p1, p2, data=small_digits, **options)
+        assert (batched.options["dropout1"], batched.options["dropout2"]) == (p1, p2)
+        for a, b in ((batched.train_loss, single.train_loss), (batched.test_loss, single.test_loss),
+                     (batched.test_acc, single.test_acc)):
+            assert a == pytest.approx(b, rel=1e-5, abs=1e-6)
+
+
+def test_sweep_with_weight_decay_and_sgd_matches_single_runs(small_digits):
+    options = {"num_epochs": 4, "optimizer": "sgd", "lr": 0.2, "weight_decay": 0.5, "seed": 1}
+    sweep = sweep_dropout([0.1, 0.6], data=small_digits, **options)
+    for p, batched in zip([0.1, 0.6], sweep):
+        assert batched.test_loss == pytest.approx(train_dropout(p, p, data=small_digits, **options).test_loss,
+                                                  rel=1e-5)
+
+
+def test_one_diverging_model_does_not_disturb_the_others(small_digits):
+    from wd_helpers import classify
+
+    options = {"lr": 0.005, "num_epochs": 4, "batch_size": 40, "seed": 2, "weight_decay": 0.0, "optimizer": "adam"}
+    models = [dropout_mlp(small_digits, 0.2, 0.5, seed=2), dropout_mlp(small_digits, 0.2, 0.5, seed=2)]
+    with torch.no_grad():
+        models[1].lin3.weight.fill_(float("nan"))  # model 1 is broken from the start
+    fine, broken = classify._fit(StackedMLP(models), 2, small_digits, progress=None, options=[{}, {}], **options)
+    assert broken.diverged_at == 1 and broken.train_loss == []
+    single = train_dropout(0.2, 0.5, data=small_digits, **options)
+    assert not fine.diverged and fine.test_loss == pytest.approx(single.test_loss, rel=1e-5)
+
+
+def test_stacked_models_unstack_to_the_models_they_were_built_from(small_digits):
+    models = [dropout_mlp(small_digits, p, p, seed=s) for s, p in ((0, 0.1), (1, 0.7))]
+    stacked = StackedMLP(models).eval()
+    X = small_digits.X_test[:50]
+    with torch.no_grad():
+        out = stacked(X)
+        assert out.shape == (2, 50, 10)
+        for k, (model, back) in enumerate(zip(models, stacked.unstack())):
+            assert torch.allclose(out[k], model.eval()(X), atol=1e-5)
+            assert torch.equal(back.lin2.weight, model.lin2.weight) and back.dropout1 == model.dropout1
+
+
+def test_stacking_refuses_nn_dropout_models_and_mixed_sizes(small_digits):
+    with pytest.raises(ValueError, match="scratch=True"):
+        StackedMLP([dropout_mlp(small_digits, scratch=False)])
+    with pytest.raises(ValueError, match="same layer sizes"):
+        StackedMLP([dropout_mlp(small_digits), dropout_mlp(small_digits, num_hiddens=(32, 32))])
+
+
+@pytest.mark.parametrize(("rates", "message"), [
+    ([], "at least one dropout setting"),
+    ([(0.1, 0.2, 0.3)], r"p or a pair \(p1, p2\)"),
+    ([1.5], r"dropout1 must be a dropout probability in \[0, 1\]"),
+])
+def test_bad_dropout_sweeps_are_refused(small_digits, rates, message):
+    with pytest.raises(ValueError, match=message):
+        sweep_dropout(rates, data=small_digits)
+
+
+def test_adamw_decays_the_weights_decoupled_from_the_gradient(small_digits):
+    # AdamW with lr η and λ multiplies the weights by (1 − ηλ) each step on top of the Adam step:
+    # with a huge λ the weights collapse, with λ = 0 it is plain Adam
+    plain, decayed = dropout_mlp(small_digits), dropout_mlp(small_digits)
+    train_classifier(plain, small_digits, optimizer="adamw", num_epochs=5)
+    train_classifier(decayed, small_digits, optimizer="adamw", weight_decay=50.0, lr=0.01, num_epochs=5)
+    adam = dropout_mlp(small_digits)
+    train_classifier(adam, small_digits, optimizer="adam", num_epochs=5)
+    assert torch.allclose(plain.lin1.weight, adam.lin1.weight, atol=1e-6)
+    assert decayed.lin1.weight.norm() < 0.5 * plain.lin1.weight.norm()

@@ -14,8 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 LAYERS = {
-    "seeding": 0, "regularizers": 0, "optim": 0, "activations": 0, "losses": 0,
-    "data": 1, "models": 1, "train": 2, "classify": 2, "experiments": 2, "plots": 3, "checks": 3, "widgets": 4,
+    "seeding": 0, "regularizers": 0, "progress": 0, "optim": 0, "activations": 0, "losses": 0,
+    "data": 1, "models": 1, "train": 2, "classify": 2, "experiments": 2, "plots": 3, "classify_plots": 4, "checks": 4, "widgets": 5,
 }
 
 

@@ -93,3 +93,72 @@ class MLP(nn.Module):
     def extra_repr(self) -> str:
         kind = "scratch" if self.scratch else "nn.Dropout"
         return f"dropout1={self.dropout1}, dropout2={self.dropout2}, dropout={kind}"
+
+
+class StackedMLP(nn.Module):
+    """K scratch-dropout MLPs with the same layer sizes, trained side by side in one batched pass.
+
+    Built from K ``MLP(..., scratch=True)`` models: their weights are stacked along a new first
+    dimension (lin1.weight: (K, h1, num_inputs), lin1.bias: (K, 1, h1), ...) and each keeps its own
+    dropout rates and mask generator. X: (B, num_inputs) → (K, B, num_outputs): model k computes
+    exactly what ``models[k]`` would (its masks drawn from its generator in the same order), up to
+    the rounding of a batched matrix product. ``unstack()`` gives the K trained MLPs back.
+    """
+
+    def __init__(self, models: list[MLP]):
+        super().__init__()
+        if not models or not all(isinstance(m, MLP) and m.scratch for m in models):
+            raise ValueError("models must be a non-empty list of MLP(..., scratch=True)")
+        shapes = {tuple(p.shape for p in m.parameters()) for m in models}
+        if len(shapes) != 1:
+            raise ValueError(f"models must all have the same layer sizes, got {len(shapes)} different ones")
+        self.rates = [(m.dropout1, m.dropout2) for m in models]
+        self.generators = [m.generator for m in models]
+        self._template = models[0]
+        for name in ("lin1", "lin2", "lin3"):
+            weight = torch.stack([getattr(m, name).weight.detach() for m in models])  # (K, out, in)
+            bias = torch.stack([getattr(m, name).bias.detach() for m in models]).unsqueeze(1)  # (K, 1, out)
+            self.register_parameter(f"{name}_weight", nn.Parameter(weight.clone()))
+            self.register_parameter(f"{name}_bias", nn.Parameter(bias.clone()))
+
+    def __len__(self) -> int:
+        return len(self.rates)
+
+    def weights(self) -> list[nn.Parameter]:
+        return [self.lin1_weight, self.lin2_weight, self.lin3_weight]
+
+    def biases(self) -> list[nn.Parameter]:
+        return [self.lin1_bias, self.lin2_bias, self.lin3_bias]
+
+    def _linear(self, H: torch.Tensor, which: str) -> torch.Tensor:
+        weight, bias = getattr(self, f"{which}_weight"), getattr(self, f"{which}_bias")
+        return torch.baddbmm(bias, H, weight.transpose(1, 2))  # (K, B, in) @ (K, in, out) + (K, 1, out)
+
+    def _drop(self, H: torch.Tensor, layer: int) -> torch.Tensor:
+        if not self.training:
+            return H
+        return torch.stack([  # per model: its own rate and generator, as MLP._drop draws them
+            dropout(H[k], rates[layer], training=True, generator=generator)
+            for k, (rates, generator) in enumerate(zip(self.rates, self.generators))
+        ])
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        H0 = X.unsqueeze(0).expand(len(self), *X.shape)  # (K, B, num_inputs), no copy
+        H1 = self._drop(torch.relu(self._linear(H0, "lin1")), 0)  # (K, B, num_hiddens1)
+        H2 = self._drop(torch.relu(self._linear(H1, "lin2")), 1)  # (K, B, num_hiddens2)
+        return self._linear(H2, "lin3")  # (K, B, num_outputs): logits of each model
+
+    def unstack(self) -> list[MLP]:
+        """The K models as separate MLPs (copies of the current weights, each with its generator)."""
+        models = []
+        for k, ((p1, p2), generator) in enumerate(zip(self.rates, self.generators)):
+            t = self._template
+            model = MLP(t.lin1.in_features, t.lin1.out_features, t.lin2.out_features, t.lin3.out_features,
+                        dropout1=p1, dropout2=p2, scratch=True, generator=torch.Generator())  # throwaway init
+            model.generator = generator  # masks continue from model k's own stream
+            with torch.no_grad():
+                for name in ("lin1", "lin2", "lin3"):
+                    getattr(model, name).weight.copy_(getattr(self, f"{name}_weight")[k])
+                    getattr(model, name).bias.copy_(getattr(self, f"{name}_bias")[k, 0])
+            models.append(model.train(self.training))
+        return models

@@ -8,12 +8,13 @@ Every explorer displays itself in Jupyter and exposes ``.sliders[name]``, ``.con
 
 from ._live import Explorer
 from .activations import ActivationExplorer, GradientDepthExplorer, activation_explorer, gradient_depth_explorer
+from .dropout import N_TRAIN_CHOICES, DropoutExplorer, dropout_explorer
 from .losses import CoinExplorer, OutlierExplorer, coin_explorer, outlier_explorer
 from .optimizers import FUNCTIONS, OPTIMIZERS, OptimizerExplorer, optimizer_explorer
 from .weight_decay import LAMBDA_CHOICES, WeightDecayExplorer, weight_decay_explorer
 
 __all__ = [
-    "ActivationExplorer", "CoinExplorer", "GradientDepthExplorer", "OutlierExplorer",
+    "ActivationExplorer", "CoinExplorer", "DropoutExplorer", "N_TRAIN_CHOICES", "dropout_explorer", "GradientDepthExplorer", "OutlierExplorer",
     "activation_explorer", "coin_explorer", "gradient_depth_explorer", "outlier_explorer",
     "Explorer", "FUNCTIONS", "LAMBDA_CHOICES", "OPTIMIZERS", "OptimizerExplorer", "WeightDecayExplorer",
     "optimizer_explorer", "weight_decay_explorer",

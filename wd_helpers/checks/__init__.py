@@ -1,0 +1,21 @@
+"""Checkers for the notebooks' exercises: each says right or wrong, and why, without raising.
+
+A checker returns True or False and prints one line for the learner. An unfinished exercise
+(a function still returning None, or an answer left as ...) is reported as "not done yet", so
+a notebook with open exercises still runs top to bottom. One module per notebook.
+"""
+
+from .activations import OUTPUT_ACTIVATIONS, check_output_activation, check_sigmoid_derivative, check_stable_softmax
+from .dropout import check_dropout_module, check_dropout_variance, check_drop_weights, check_swap_prediction
+from .losses import LOSS_FOR_TASK, check_entropy, check_loss_for_task, check_stable_cross_entropy
+from .optimizers import check_fastest_optimizer, check_largest_stable_lr, check_momentum_step
+from .weight_decay import check_best_lambda, check_frobenius_penalty, check_l1_penalty, check_norm_limit
+
+__all__ = [
+    "LOSS_FOR_TASK", "OUTPUT_ACTIVATIONS",
+    "check_best_lambda", "check_drop_weights", "check_dropout_module", "check_dropout_variance",
+    "check_entropy", "check_fastest_optimizer", "check_frobenius_penalty", "check_l1_penalty",
+    "check_largest_stable_lr", "check_loss_for_task", "check_momentum_step", "check_norm_limit",
+    "check_output_activation", "check_sigmoid_derivative", "check_stable_cross_entropy", "check_stable_softmax",
+    "check_swap_prediction",
+]
