@@ -32,6 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_weight_decay.py
 	$(BIN)/python benchmarks/bench_optimizer_explorer.py
+	$(BIN)/python benchmarks/bench_dropout_explorer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache wd_helpers.egg-info

@@ -348,3 +348,14 @@ def test_course_images_fall_back_when_fashion_mnist_is_corrupt(fashion_root):
     data, message = load_course_images(fashion_root)  # tiny files: the official checksums refuse them
     assert data.image_shape == (8, 8)
     assert "is unusable" in message and "digits" in message
+
+
+def test_course_images_keep_the_lessons_size_of_fashion_mnist(fashion_root, monkeypatch):
+    monkeypatch.setattr(data_module, "FASHION_MNIST_MD5", md5s(fashion_files()))
+    monkeypatch.setattr(data_module, "FASHION_N_TRAIN", 2)
+    data, message = load_course_images(fashion_root, seed=0)
+    assert data.n_train == 2 and data.n_test == 2 and "2 training" in message
+    full, _ = load_course_images(fashion_root, n_train=3)
+    assert full.n_train == 3
+    with pytest.raises(ValueError, match=r"n_train must be an integer in \[1, 3\]"):
+        load_course_images(fashion_root, n_train=4)

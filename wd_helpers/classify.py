@@ -232,12 +232,13 @@ def sweep_dropout(
     weight_decay: float = 0.0, optimizer: str = DEFAULT_OPTIMIZER,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ClassifierHistory]:
-    """Train one model per dropout setting, all in one batched run; one ClassifierHistory each.
+    """Train one model per dropout setting, all in one run; one ClassifierHistory each.
 
     ``rates``: a sequence whose items are p (both hidden layers) or (p1, p2). The numbers are those of
     ``train_dropout(p1, p2, data=data, seed=seed, ...)`` for each setting (the same initial weights,
-    minibatches and masks), up to float rounding of the batched products: the K models are stacked
-    (``models.StackedMLP``) and trained by one optimizer whose per-element steps are each model's own.
+    minibatches and masks): the K models are stacked (``models.StackedMLP``) and trained in one loop
+    by one optimizer whose per-element steps are each model's own. One run, not K: the settings
+    share the data, the minibatch order and every epoch's evaluation, and come back together.
     """
     pairs = [_rate_pair(rate) for rate in rates]
     if not pairs:

@@ -27,22 +27,25 @@ class ClassifierCurves:
     """Loss (log scale) and accuracy per epoch, train and test, with an optional faint baseline run."""
 
     def __init__(self, axes: Sequence[Axes] | None = None, *, num_epochs: int = 40, loss_ylim=None,
-                 baseline_label: str = "no dropout"):
+                 acc_ylim=None, baseline_label: str | None = "no dropout"):
+        """``loss_ylim`` / ``acc_ylim``: fixed limits (the explorer), or None to fit each update.
+        ``baseline_label``: the legend entry of the faint baseline curves (None: no baseline entry)."""
         self.ax_loss, self.ax_acc = axes if axes is not None else _axes(None, ncols=2)
-        self.loss_ylim = loss_ylim
+        self.loss_ylim, self.acc_ylim = loss_ylim, acc_ylim
         self.lines = {}
         for ax, what in ((self.ax_loss, "loss"), (self.ax_acc, "accuracy")):
             for split, colour in (("train", TRAIN_COLOR), ("test", TEST_COLOR)):
                 (self.lines[split, what],) = ax.plot([], [], color=colour, label=f"{split} {what}")
-            (self.lines["baseline", what],) = ax.plot(
-                [], [], color=TEST_COLOR, alpha=0.4, linestyle="--", label=f"test {what}, {baseline_label}")
+            label = f"test {what}, {baseline_label}" if baseline_label else "_baseline"  # "_": not in the legend
+            (self.lines["baseline", what],) = ax.plot([], [], color=TEST_COLOR, alpha=0.4, linestyle="--", label=label)
             ax.set(xlabel="epoch", ylabel=what, xlim=(1, max(num_epochs, 2)))
             ax.grid(True, which="major", alpha=0.3)
         self.ax_loss.set_yscale("log")
         log_axis(self.ax_loss.yaxis)
         if loss_ylim is not None:
             self.ax_loss.set_ylim(*loss_ylim)
-        self.ax_acc.set_ylim(0.0, 1.02)
+        if acc_ylim is not None:
+            self.ax_acc.set_ylim(*acc_ylim)
         self.ax_loss.legend(loc="lower left", fontsize="small")
         self.ax_acc.legend(loc="lower right", fontsize="small")
         self.message = self.ax_loss.text(0.5, 0.5, "", transform=self.ax_loss.transAxes, ha="center",
@@ -59,18 +62,23 @@ class ClassifierCurves:
         self.lines["baseline", "loss"].set_data(base.epochs, base.test_loss)
         self.lines["baseline", "accuracy"].set_data(base.epochs, base.test_acc)
         self.message.set_text(f"diverged at epoch {history.diverged_at}" if history.diverged else "")
-        if self.loss_ylim is None:
-            self.ax_loss.set_xlim(1, max(history.options.get("num_epochs", 1), 2))
-            self.ax_acc.set_xlim(1, max(history.options.get("num_epochs", 1), 2))
-            self.ax_loss.relim(visible_only=True)
-            self.ax_loss.autoscale_view(scalex=False)
+        num_epochs = max(history.options.get("num_epochs", 1), 2)
+        for ax, fixed in ((self.ax_loss, self.loss_ylim), (self.ax_acc, self.acc_ylim)):
+            if fixed is None:
+                ax.set_xlim(1, num_epochs)
+                ax.relim(visible_only=True)
+                ax.autoscale_view(scalex=False)
+        if self.acc_ylim is None:
+            self.ax_acc.set_ylim(top=min(self.ax_acc.get_ylim()[1], 1.01))  # accuracy never exceeds 1
         return self
 
 
 def plot_classifier_history(history: ClassifierHistory, axes: Sequence[Axes] | None = None, *,
                             baseline: ClassifierHistory | None = None) -> ClassifierCurves:
     """Draw one ClassifierHistory (loss and accuracy); returns the ClassifierCurves."""
-    return ClassifierCurves(axes, num_epochs=history.options.get("num_epochs", 40)).update(history, baseline)
+    curves = ClassifierCurves(axes, num_epochs=history.options.get("num_epochs", 40),
+                              baseline_label="no dropout" if baseline is not None else None)
+    return curves.update(history, baseline)
 
 
 class DropoutSweepPlot:

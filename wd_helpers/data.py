@@ -178,6 +178,7 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+FASHION_N_TRAIN = 2000  # the lesson's training-set size on Fashion-MNIST (load_course_images)
 DATA_ROOT_ENV = "WD_COURSE_DATA"  # a folder holding the four Fashion-MNIST files
 DEFAULT_DATA_ROOT = Path("~/.cache/wd_course/fashion-mnist")
 
@@ -348,8 +349,9 @@ def load_course_images(
 
     Fashion-MNIST when its four files are in ``root`` (default: default_data_root()), else
     scikit-learn's bundled digits (load_digits_data). Never downloads. ``n_train`` keeps that many
-    training images (a seeded, stratified choice); None keeps all of Fashion-MNIST's 60 000, or
-    DIGITS_N_TRAIN digits. The test set is always the whole rest.
+    training images (a seeded, stratified choice); None keeps the course's size, DIGITS_N_TRAIN
+    digits or FASHION_N_TRAIN Fashion-MNIST images (small enough that an MLP memorises them and a
+    retrain stays interactive; pass 60000 for all of them). The test set is always the whole rest.
     """
     root = default_data_root() if root is None else Path(root).expanduser()
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -360,7 +362,9 @@ def load_course_images(
         except DataError as exc:
             reason = f"Fashion-MNIST in {root} is unusable ({exc})"
         else:
-            if n_train is not None:
+            if n_train is None:
+                n_train = min(FASHION_N_TRAIN, data.n_train)
+            if n_train != data.n_train:
                 if isinstance(n_train, bool) or not isinstance(n_train, int) or not 1 <= n_train <= data.n_train:
                     raise ValueError(f"n_train must be an integer in [1, {data.n_train}], got {n_train!r}")
                 keep = _stratified_order(data.y_train, torch.Generator().manual_seed(seed))[:n_train]

@@ -96,13 +96,13 @@ class MLP(nn.Module):
 
 
 class StackedMLP(nn.Module):
-    """K scratch-dropout MLPs with the same layer sizes, trained side by side in one batched pass.
+    """K scratch-dropout MLPs with the same layer sizes, trained side by side by one optimizer.
 
     Built from K ``MLP(..., scratch=True)`` models: their weights are stacked along a new first
     dimension (lin1.weight: (K, h1, num_inputs), lin1.bias: (K, 1, h1), ...) and each keeps its own
     dropout rates and mask generator. X: (B, num_inputs) → (K, B, num_outputs): model k computes
-    exactly what ``models[k]`` would (its masks drawn from its generator in the same order), up to
-    the rounding of a batched matrix product. ``unstack()`` gives the K trained MLPs back.
+    exactly what ``models[k]`` would, its masks drawn from its generator in the same order.
+    ``unstack()`` gives the K trained MLPs back.
     """
 
     def __init__(self, models: list[MLP]):
@@ -130,23 +130,18 @@ class StackedMLP(nn.Module):
     def biases(self) -> list[nn.Parameter]:
         return [self.lin1_bias, self.lin2_bias, self.lin3_bias]
 
-    def _linear(self, H: torch.Tensor, which: str) -> torch.Tensor:
-        weight, bias = getattr(self, f"{which}_weight"), getattr(self, f"{which}_bias")
-        return torch.baddbmm(bias, H, weight.transpose(1, 2))  # (K, B, in) @ (K, in, out) + (K, 1, out)
-
-    def _drop(self, H: torch.Tensor, layer: int) -> torch.Tensor:
-        if not self.training:
-            return H
-        return torch.stack([  # per model: its own rate and generator, as MLP._drop draws them
-            dropout(H[k], rates[layer], training=True, generator=generator)
-            for k, (rates, generator) in enumerate(zip(self.rates, self.generators))
-        ])
-
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        H0 = X.unsqueeze(0).expand(len(self), *X.shape)  # (K, B, num_inputs), no copy
-        H1 = self._drop(torch.relu(self._linear(H0, "lin1")), 0)  # (K, B, num_hiddens1)
-        H2 = self._drop(torch.relu(self._linear(H1, "lin2")), 1)  # (K, B, num_hiddens2)
-        return self._linear(H2, "lin3")  # (K, B, num_outputs): logits of each model
+        # One model after another over the stacked weights. Measured (benchmarks/bench_dropout_explorer.py):
+        # for layers of 256 units a batched product over K models is no faster, and its (K, n, 256)
+        # temporaries, several MB each, make it slower than K passes whose temporaries stay in cache.
+        logits = []
+        for k, ((p1, p2), generator) in enumerate(zip(self.rates, self.generators)):
+            H1 = nn.functional.linear(X, self.lin1_weight[k], self.lin1_bias[k, 0])
+            H1 = dropout(torch.relu(H1), p1, training=self.training, generator=generator)  # (B, num_hiddens1)
+            H2 = nn.functional.linear(H1, self.lin2_weight[k], self.lin2_bias[k, 0])
+            H2 = dropout(torch.relu(H2), p2, training=self.training, generator=generator)  # (B, num_hiddens2)
+            logits.append(nn.functional.linear(H2, self.lin3_weight[k], self.lin3_bias[k, 0]))
+        return torch.stack(logits)  # (K, B, num_outputs): logits of each model
 
     def unstack(self) -> list[MLP]:
         """The K models as separate MLPs (copies of the current weights, each with its generator)."""

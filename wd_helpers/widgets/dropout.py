@@ -46,7 +46,8 @@ class DropoutExplorer(Explorer):
         self.progress = widgets.IntProgress(value=0, min=0, max=num_epochs, description="training",
                                             layout=widgets.Layout(visibility="hidden"))
         super().__init__(controls, figsize=(9, 3.4))
-        self.curves = ClassifierCurves(self.figure.subplots(1, 2), num_epochs=num_epochs, loss_ylim=LOSS_RANGE)
+        self.curves = ClassifierCurves(self.figure.subplots(1, 2), num_epochs=num_epochs,
+                                       loss_ylim=LOSS_RANGE, acc_ylim=(0.0, 1.02))
         self.title = self.figure.suptitle(" ", fontsize="medium")
         self.live.animate([*self.curves.artists, self.title])
         self.baseline = None
