@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+from torch.utils.data import DataLoader, Sampler, TensorDataset  # noqa: E402
 
 from wd_helpers.data import synthetic_regression  # noqa: E402
 from wd_helpers.regularizers import decay_param_groups  # noqa: E402
@@ -51,15 +51,43 @@ def summary(times):
     return statistics.median(ordered), p95
 
 
+class EpochPermutation(Sampler):
+    """Shuffling for a DataLoader: exactly one torch.randperm(n, generator) per epoch.
+
+    What ``shuffle=True`` does, minus two extra draws that would shift the stream: a DataLoader
+    given a generator also draws a worker seed from it every epoch, and RandomSampler draws one
+    more permutation when it is exhausted.
+    """
+
+    def __init__(self, n, generator):
+        self.n, self.generator = n, generator
+
+    def __iter__(self):
+        return iter(torch.randperm(self.n, generator=self.generator).tolist())
+
+    def __len__(self):
+        return self.n
+
+
 def d2l_style_training(lambd, *, plot, lr=0.003, num_epochs=100, batch_size=5, seed=0):
-    """The textbook loop: DataLoaders, autograd, optimizer, evaluation loaders every 5 epochs."""
-    torch.manual_seed(seed)
-    data = synthetic_regression(generator=torch.Generator().manual_seed(seed))
-    train_iter = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size, shuffle=True)
+    """The textbook loop: DataLoaders, autograd, optimizer, evaluation loaders every 5 epochs.
+
+    It draws from the same random stream as ``train_weight_decay`` (data, then w0, then one
+    permutation per epoch, see EpochPermutation), so
+    the two compute the same numbers and the timing compares like with like. Evaluation goes through
+    unshuffled loaders, which draw nothing. Returns the final ‖w‖.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    data = synthetic_regression(generator=generator)
+    w0 = torch.randn(200, 1, generator=generator)
+    train_set = TensorDataset(data.X_train, data.y_train)
+    train_iter = DataLoader(train_set, batch_size, sampler=EpochPermutation(len(train_set), generator))
+    train_eval_iter = DataLoader(TensorDataset(data.X_train, data.y_train), batch_size)
     test_iter = DataLoader(TensorDataset(data.X_test, data.y_test), batch_size)
     net = nn.Linear(200, 1)
-    nn.init.normal_(net.weight)
-    nn.init.zeros_(net.bias)
+    with torch.no_grad():
+        net.weight.copy_(w0.T)
+        net.bias.zero_()
     loss = nn.MSELoss(reduction="none")
     trainer = torch.optim.SGD(decay_param_groups(net, lambd), lr=lr)
     points = []
@@ -79,7 +107,7 @@ def d2l_style_training(lambd, *, plot, lr=0.003, num_epochs=100, batch_size=5, s
             loss(net(X), y).mean().backward()
             trainer.step()
         if (epoch + 1) % 5 == 0:
-            points.append((epoch + 1, evaluate(train_iter), evaluate(test_iter)))
+            points.append((epoch + 1, evaluate(train_eval_iter), evaluate(test_iter)))
             if plot:  # d2l's Animator: clear the axes, plot every point again, render
                 figure.clf()
                 ax = figure.add_subplot()

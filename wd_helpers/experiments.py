@@ -85,10 +85,12 @@ def dead_relu_fraction(model: nn.Sequential, X: torch.Tensor) -> list[float]:
     return fractions
 
 
+# torch's own losses, which tests/test_losses.py shows equal to ours: the fit runs 300 steps per
+# slider move, and their fused kernels make it ~5x faster than our checked, readable versions
 LINE_LOSSES = {
-    "L1": lambda y_hat, y: losses.l1_loss(y_hat, y),
-    "MSE": lambda y_hat, y: losses.mse_loss(y_hat, y),
-    "Huber": lambda y_hat, y: losses.huber_loss(y_hat, y, delta=1.0),
+    "L1": nn.functional.l1_loss,
+    "MSE": nn.functional.mse_loss,
+    "Huber": lambda y_hat, y: nn.functional.huber_loss(y_hat, y, delta=1.0),
 }
 
 
@@ -101,9 +103,11 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
         raise ValueError(f"x and y must be 1-D and of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     params = torch.zeros(len(LINE_LOSSES), 2, requires_grad=True)  # one (a, b) per loss
     optimizer = torch.optim.Adam([params], lr=lr)
+    X = torch.stack([x, torch.ones_like(x)], dim=1)  # (n, 2): the slope's input and the intercept's
     for _ in range(steps):
         optimizer.zero_grad()
-        total = sum(fn(params[i, 0] * x + params[i, 1], y) for i, fn in enumerate(LINE_LOSSES.values()))
+        y_hat = X @ params.T  # (n, 3): every line's predictions in one product
+        total = sum(fn(y_hat[:, i], y) for i, fn in enumerate(LINE_LOSSES.values()))
         total.backward()  # the losses share no parameters: one backward fits all three
         optimizer.step()
     return {name: (params[i, 0].item(), params[i, 1].item()) for i, name in enumerate(LINE_LOSSES)}

@@ -108,7 +108,7 @@ def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
 
 def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator) -> int:
     """Minibatch SGD on the columns of W in place; W after each epoch goes into snapshots."""
-    n, num_epochs = len(X_aug), len(snapshots)
+    n, num_epochs = len(X_aug), snapshots.shape[1]
     # Every epoch's shuffle, drawn in the same order as a loop would draw them, then gathered at once:
     # (E, n, d+1) inputs and (E, n, 1) negated targets; each minibatch is then a view.
     orders = torch.stack([torch.randperm(n, generator=generator) for _ in range(num_epochs)])
@@ -133,7 +133,7 @@ def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1
             elif use_l1:
                 W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
             W.addmm_(XbTs[epoch], g, alpha=-step)  # ... − η ∇loss(w) = − (η·c/B) Xbᵀ(ŷ − y)
-        snapshots[epoch] = W
+        snapshots[:, epoch] = W
         epochs_run = epoch + 1
         if epoch % 5 == 4 and not torch.isfinite(W).all(dim=0).any():
             break  # every run has overflowed: the remaining epochs would only compute NaN
@@ -217,51 +217,60 @@ def sweep_weight_decay(
     shrink = 1.0 - decays * (lrs * lambd)  # (d+1, K): L2 decay factor 1 − ηλ (1 on the bias row)
     l1_step = decays * (lrs * lambd)  # (d+1, K): L1 step ηλ
     use_l2, use_l1 = penalty == "l2" and bool((lambd > 0).any()), penalty == "l1"
-    snapshots = X.new_empty(num_epochs, d + 1, k)  # W after every epoch, evaluated at the end
+    snapshots = X.new_empty(d + 1, num_epochs, k)  # W after every epoch, evaluated at the end
 
     with _one_thread():
         epochs_run = _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator)
 
-    # Evaluate all epochs at once: (E, n_train + n_test, K) residuals.
-    W_hist = snapshots[:epochs_run]
+    # Evaluate all epochs at once: (n_train + n_test, E, K) residuals from one product with the
+    # (d+1, E·K) snapshots (a view: they were stored in that layout).
+    W_hist = snapshots[:, :epochs_run]
     X_all = torch.cat([X_aug, torch.cat([X_test, X_test.new_ones(len(X_test), 1)], dim=1)])
     y_all = torch.cat([y, y_test])
-    predictions = X_all @ W_hist.transpose(0, 1).reshape(d + 1, -1)  # one (n_all, E·K) product
-    per_example = loss_fn(predictions.view(len(X_all), epochs_run, k) - y_all.unsqueeze(1))
+    residuals = (X_all @ W_hist.reshape(d + 1, -1)).view(len(X_all), epochs_run, k).sub_(y_all.unsqueeze(1))
+    per_example = loss_fn(residuals)
     train = per_example[:n].mean(0)  # (E, K)
     test = per_example[n:].mean(0)
-    norms = torch.linalg.vector_norm(W_hist[:, :d], dim=1)  # (E, K)
+    norms = torch.linalg.vector_norm(W_hist[:d], dim=0)  # (E, K)
     initial = float(loss_fn(X @ w0 - y).mean())
     limit = BLOWUP_FACTOR * max(initial, 1e-12)
+    stops, diverged = _divergence(train, test, limit)
     options = {
         "penalty": penalty, "decay_bias": decay_bias, "loss": loss, "seed": seed,
         "batch_size": batch_size, "num_epochs": num_epochs,
     }
+    columns = zip(train.T.tolist(), test.T.tolist(), norms.T.tolist(), stops, diverged, W.T)  # one call each
     return [
-        _history(lambda_values[j], lr_values[j], train[:, j], test[:, j], norms[:, j], limit, W[:, j], options)
-        for j in range(k)
+        History(lambd=lambda_values[j], lr=lr_values[j], train_loss=tr[:stop], test_loss=te[:stop],
+                w_norms=no[:stop], diverged_at=at, w=w_aug[:-1].to(torch.get_default_dtype()),
+                b=float(w_aug[-1]), options=dict(options))
+        for j, (tr, te, no, stop, at, w_aug) in enumerate(columns)
     ]
 
 
+def _divergence(train: torch.Tensor, test: torch.Tensor, limit: float) -> tuple[list[int], list[int | None]]:
+    """Per column of the (E, K) loss tables: how many epochs to keep, and the epoch it diverged at (or None).
+
+    A run diverges at the first epoch whose loss is non-finite or above ``limit``; that epoch is kept
+    when its values are still finite numbers (the curve then visibly shoots up).
+    """
+    finite = torch.isfinite(train) & torch.isfinite(test)
+    bad = ~(finite & (train <= limit))
+    any_bad = bad.any(0).tolist()
+    first = bad.int().argmax(0).tolist()  # index of the first True (0 when there is none)
+    finite_at_first = finite.gather(0, bad.int().argmax(0, keepdim=True))[0].tolist()
+    epochs = len(train)
+    stops = [(f + 1 if ok else f) if b else epochs for b, f, ok in zip(any_bad, first, finite_at_first)]
+    return stops, [f + 1 if b else None for b, f in zip(any_bad, first)]
+
+
 def _history(lambd, lr, train, test, norms, limit, w_aug, options) -> History:
-    """One column's History, cut at the epoch it diverged at (if it did)."""
-    bad = ~(torch.isfinite(train) & torch.isfinite(test) & (train <= limit))
-    diverged_at, stop = None, len(train)
-    if bad.any():
-        first = int(bad.nonzero()[0])
-        diverged_at = first + 1
-        # keep the diverging epoch itself when it is still a finite number: the curve shoots up
-        stop = first + 1 if bool(torch.isfinite(train[first]) & torch.isfinite(test[first])) else first
+    """One run's History from its per-epoch (E,) tensors, cut at the epoch it diverged at (if it did)."""
+    (stop,), (diverged_at,) = _divergence(train.unsqueeze(1), test.unsqueeze(1), limit)
     return History(
-        lambd=float(lambd),
-        lr=float(lr),
-        train_loss=train[:stop].tolist(),
-        test_loss=test[:stop].tolist(),
-        w_norms=norms[:stop].tolist(),
-        diverged_at=diverged_at,
-        w=w_aug[:-1].to(torch.get_default_dtype()),
-        b=float(w_aug[-1]),
-        options=dict(options),
+        lambd=float(lambd), lr=float(lr), train_loss=train[:stop].tolist(), test_loss=test[:stop].tolist(),
+        w_norms=norms[:stop].tolist(), diverged_at=diverged_at, w=w_aug[:-1].to(torch.get_default_dtype()),
+        b=float(w_aug[-1]), options=dict(options),
     )
 
 

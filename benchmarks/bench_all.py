@@ -1,0 +1,192 @@
+"""Every performance target of the course, measured in one process and one run: `make bench`.
+
+    make bench        (or: .venv/bin/python benchmarks/bench_all.py [--moves N] [--skip-suites])
+
+Prints one table: for every explorer the time from a slider value change to the redrawn figure
+(median and p95 over N moves, each to a value not seen before, so every move recomputes); our
+weight-decay training against the d2l-style loop (same seed, same numbers); a 64-value λ sweep
+against one training; the wall time of the unit tests and of the notebooks under nbval; and the
+peak memory of a kernel-like process after 1,000 slider moves against after the first. Absolute
+times depend on the CPU; the ratios travel better. The per-topic scripts beside this one
+(bench_weight_decay.py, bench_optimizer_explorer.py, bench_dropout_explorer.py) print more detail.
+"""
+
+import argparse
+import itertools
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import torch  # noqa: E402
+
+from bench_weight_decay import d2l_style_training  # noqa: E402
+from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
+from wd_helpers.widgets import (  # noqa: E402
+    LAMBDA_CHOICES, activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer,
+    optimizer_explorer, outlier_explorer, weight_decay_explorer,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_p95(times):
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+
+
+def time_moves(explorer, moves):
+    """Time each (prepare, control, value) move: ``prepare`` (untimed) may set other controls first."""
+    times = []
+    for prepare, name, value in moves:
+        if prepare is not None:
+            prepare(explorer)
+        before = explorer.retrain_count
+        start = time.perf_counter()
+        explorer.controls[name].value = value
+        times.append(time.perf_counter() - start)
+        assert explorer.retrain_count == before + 1, f"{name} = {value!r} did not recompute"
+    assert explorer.last_error is None, explorer.last_error
+    return times
+
+
+def set_lr(lr):
+    return lambda explorer: setattr(explorer.controls["lr"], "value", lr)
+
+
+def explorer_moves(n):
+    """Each explorer and n moves that each land on a setting it has not computed before."""
+    grid = [round(0.05 * i, 2) for i in range(19)]
+    dropout_path = []  # a snake over (p₁, p₂) from the default (0.2, 0.5): each move changes one rate
+    for row, p1 in enumerate(grid[4:9]):
+        if row:
+            dropout_path.append((None, "dropout1", p1))
+        dropout_path += [(None, "dropout2", p2) for p2 in (grid if row % 2 else grid[::-1])
+                         if (p1, p2) != (0.2, 0.5) and p2 != (grid[0] if row % 2 else grid[-1])]
+    wd_settings = list(itertools.product([0.001, 0.002, 0.005, 0.01, 0.02], LAMBDA_CHOICES[1:]))
+    return {
+        "weight decay (λ, lr: retrain 100 epochs)": (
+            weight_decay_explorer, [(set_lr(lr), "lambd", lambd) for lr, lambd in wd_settings[:n]], (0.05, 0.1)),
+        "optimizer (Adam, 200 steps)": (
+            lambda: optimizer_explorer(optimizer="Adam", steps=200),
+            [(None, "lr", 10 ** (-2 + 1.5 * i / n)) for i in range(n)], (0.05, 0.1)),
+        "optimizer (SGD, 20 steps)": (
+            lambda: optimizer_explorer(optimizer="SGD", steps=20),
+            [(None, "lr", 10 ** (-2 + 1.5 * i / n)) for i in range(n)], (0.05, 0.1)),
+        "activation (range r)": (
+            lambda: activation_explorer(activation="GELU"),
+            [(None, "x_range", 0.5 * (i + 1)) for i in range(n) if 0.5 * (i + 1) != 6.0][:n], None),
+        "gradient depth (depth)": (
+            gradient_depth_explorer,
+            [(None, "depth", 1 + i % 30) if i < 30 else (None, "activation", "ReLU") for i in range(min(n, 31))
+             if 1 + i % 30 != 10][:n], None),
+        "loss outlier (offset)": (
+            outlier_explorer, [(None, "outlier", float(v)) for v in range(-40, 61) if v != 0][:n], None),
+        "coin (heads of 200 flips)": (
+            lambda: coin_explorer(heads=70, flips=200), [(None, "heads", h) for h in range(n) if h != 70][:n], None),
+        "dropout (p₁, p₂: retrain an MLP)": (
+            lambda: dropout_explorer(root=tempfile.mkdtemp()), dropout_path[:n], (None, 1.0)),
+    }
+
+
+def measure_memory(moves):
+    """Run in a fresh process: peak RSS after the first and after `moves` weight-decay slider moves."""
+    explorer = weight_decay_explorer()
+    settings = itertools.cycle(itertools.product(
+        [round(10 ** (-3 + 2 * i / 40), 5) for i in range(41)], LAMBDA_CHOICES))
+    explorer.controls["lambd"].value = 3.0
+    first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(moves):
+        lr, lambd = next(settings)
+        explorer.controls["lr"].value = lr
+        explorer.controls["lambd"].value = lambd
+    last = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(first, last, explorer.retrain_count)
+
+
+def run_suite(args):
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    elapsed = time.perf_counter() - start
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]
+    return elapsed, done.returncode, summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=40, help="slider moves per explorer (at least 30)")
+    parser.add_argument("--skip-suites", action="store_true", help="do not time the test suites")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        return measure_memory(args.memory_child)
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads\n")
+    rows = []  # (what, measured, target, ok or None)
+
+    def verdict(ok):
+        return "" if ok is None else ("meets" if ok else "MISSES")
+
+    for name, (make, moves, limits) in explorer_moves(args.moves).items():
+        explorer = make()
+        median, p95 = median_p95(time_moves(explorer, moves))
+        target, ok = "", None
+        if limits is not None:
+            p50_limit, p95_limit = limits
+            target = (f"p50 ≤ {p50_limit * 1e3:.0f} ms, " if p50_limit else "") + f"p95 ≤ {p95_limit * 1e3:.0f} ms"
+            ok = (p50_limit is None or median <= p50_limit) and p95 <= p95_limit
+        rows.append((f"explorer: {name}", f"p50 {median * 1e3:5.0f} ms  p95 {p95 * 1e3:5.0f} ms  ({len(moves)} moves)",
+                     target, ok))
+
+    def timed(fn, repeat):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    ours = timed(lambda: train_weight_decay(3.0), 30)
+    d2l = timed(lambda: d2l_style_training(3.0, plot=False), 7)
+    w_ours, w_d2l = train_weight_decay(3.0).w_norm, d2l_style_training(3.0, plot=False)
+    same = abs(w_ours - w_d2l) <= 1e-5 * w_ours
+    rows.append(("weight-decay training vs d2l-style loop (DataLoader, eval every 5 epochs)",
+                 f"{ours * 1e3:.1f} ms vs {d2l * 1e3:.0f} ms: {d2l / ours:.1f}x; ‖w‖ {w_ours:.6f} vs {w_d2l:.6f}",
+                 "≥ 20x, ‖w‖ equal to 1e-5", d2l / ours >= 20 and same))
+    lambdas = torch.logspace(-3, 2, 64).tolist()
+    sweep = timed(lambda: sweep_weight_decay(lambdas), 7)
+    rows.append(("64-value λ sweep vs one training", f"{sweep * 1e3:.1f} ms vs {ours * 1e3:.1f} ms: {sweep / ours:.1f}x "
+                 f"({64 * ours / sweep:.0f}x faster than 64 runs)", "≤ 2x", sweep <= 2 * ours))
+
+    child = subprocess.run([sys.executable, __file__, "--memory-child", "1000"], capture_output=True, text=True,
+                           env={**os.environ, "MPLBACKEND": "Agg"}, check=True)
+    first_kb, last_kb, retrains = map(int, child.stdout.split())
+    growth = last_kb / first_kb - 1
+    rows.append(("peak memory, 1,000 weight-decay slider moves vs the first",
+                 f"{first_kb / 1024:.0f} MB -> {last_kb / 1024:.0f} MB ({growth:+.1%}, {retrains} retrains)",
+                 "within 10 %", growth <= 0.10))
+
+    if not args.skip_suites:
+        for what, suite_args, limit in (("unit and widget tests (tests/, no browser)", ["tests", "--ignore=tests/e2e"], 30),
+                                        ("notebooks under nbval (all five)",
+                                         ["--nbval-lax", "--nbval-current-env", "notebooks"], 90)):
+            elapsed, code, summary = run_suite(suite_args)
+            rows.append((what, f"{elapsed:.0f} s ({summary})", f"≤ {limit} s", code == 0 and elapsed <= limit))
+
+    width = max(len(r[0]) for r in rows)
+    measured_width = max(len(r[1]) for r in rows)
+    for what, measured, target, ok in rows:
+        print(f"{what:<{width}}  {measured:<{measured_width}}  {target:<26} {verdict(ok)}")
+    missed = [what for what, _, _, ok in rows if ok is False]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} rows meet their target"
+          + (f"; missed: {', '.join(missed)}" if missed else ""))
+
+
+if __name__ == "__main__":
+    main()
