@@ -26,6 +26,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
 
+from _timing import median_p95, timed  # noqa: E402
 from bench_weight_decay import d2l_style_training  # noqa: E402
 from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
 from wd_helpers.widgets import (  # noqa: E402
@@ -34,11 +35,6 @@ from wd_helpers.widgets import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def median_p95(times):
-    ordered = sorted(times)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
 
 
 def time_moves(explorer, moves):
@@ -144,23 +140,15 @@ def main():
         rows.append((f"explorer: {name}", f"p50 {median * 1e3:5.0f} ms  p95 {p95 * 1e3:5.0f} ms  ({len(moves)} moves)",
                      target, ok))
 
-    def timed(fn, repeat):
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    ours = timed(lambda: train_weight_decay(3.0), 30)
-    d2l = timed(lambda: d2l_style_training(3.0, plot=False), 7)
+    ours = statistics.median(timed(lambda: train_weight_decay(3.0), 30))
+    d2l = statistics.median(timed(lambda: d2l_style_training(3.0, plot=False), 7))
     w_ours, w_d2l = train_weight_decay(3.0).w_norm, d2l_style_training(3.0, plot=False)
     same = abs(w_ours - w_d2l) <= 1e-5 * w_ours
     rows.append(("weight-decay training vs d2l-style loop (DataLoader, eval every 5 epochs)",
                  f"{ours * 1e3:.1f} ms vs {d2l * 1e3:.0f} ms: {d2l / ours:.1f}x; ‖w‖ {w_ours:.6f} vs {w_d2l:.6f}",
                  "≥ 20x, ‖w‖ equal to 1e-5", d2l / ours >= 20 and same))
     lambdas = torch.logspace(-3, 2, 64).tolist()
-    sweep = timed(lambda: sweep_weight_decay(lambdas), 7)
+    sweep = statistics.median(timed(lambda: sweep_weight_decay(lambdas), 7))
     rows.append(("64-value λ sweep vs one training", f"{sweep * 1e3:.1f} ms vs {ours * 1e3:.1f} ms: {sweep / ours:.1f}x "
                  f"({64 * ours / sweep:.0f}x faster than 64 runs)", "≤ 2x", sweep <= 2 * ours))
 

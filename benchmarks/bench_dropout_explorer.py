@@ -21,14 +21,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
 
+from _timing import median_p95, timed  # noqa: E402
 from wd_helpers.classify import sweep_dropout, train_dropout  # noqa: E402
 from wd_helpers.data import load_digits_data  # noqa: E402
 from wd_helpers.widgets import dropout_explorer  # noqa: E402
-
-
-def median_p95(times):
-    ordered = sorted(times)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
 
 
 def time_moves(explorer, moves):
@@ -54,15 +50,6 @@ def time_moves(explorer, moves):
     return times
 
 
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=40)
@@ -84,13 +71,13 @@ def main():
     default_threads = torch.get_num_threads()
     for threads in sorted({1, default_threads}):
         torch.set_num_threads(threads)
-        t = timed(lambda: train_dropout(0.2, 0.5, data=data), 5)
+        t = statistics.median(timed(lambda: train_dropout(0.2, 0.5, data=data), 5))
         print(f"one training (40 epochs, 300 digits), {threads} torch thread(s): median {t * 1e3:4.0f} ms")
     torch.set_num_threads(default_threads)
 
     rates = [round(0.1 * i, 1) for i in range(9)]
-    batched = timed(lambda: sweep_dropout(rates, data=data), 3)
-    separate = timed(lambda: [train_dropout(p, p, data=data) for p in rates], 3)
+    batched = statistics.median(timed(lambda: sweep_dropout(rates, data=data), 3))
+    separate = statistics.median(timed(lambda: [train_dropout(p, p, data=data) for p in rates], 3))
     print(f"\n9-rate sweep: one run {batched * 1e3:5.0f} ms, 9 separate trainings {separate * 1e3:5.0f} ms "
           f"(ratio {separate / batched:.2f})")
 

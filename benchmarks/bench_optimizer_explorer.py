@@ -8,13 +8,13 @@ it is timed for a short path (20 steps) and the longest the explorer offers (200
 
 import argparse
 import os
-import statistics
 import time
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
 
+from _timing import median_p95  # noqa: E402
 from wd_helpers.widgets import optimizer_explorer  # noqa: E402
 
 
@@ -26,8 +26,7 @@ def time_moves(explorer, moves):
         explorer.sliders["lr"].value = lr
         times.append(time.perf_counter() - start)
     assert explorer.last_error is None, explorer.last_error
-    ordered = sorted(times)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+    return median_p95(times)
 
 
 def main():

@@ -29,26 +29,12 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Sampler, TensorDataset  # noqa: E402
 
+from _timing import median_p95, timed  # noqa: E402
 from wd_helpers.data import synthetic_regression  # noqa: E402
 from wd_helpers.regularizers import decay_param_groups  # noqa: E402
 from wd_helpers import train as train_module  # noqa: E402
 from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
 from wd_helpers.widgets import LAMBDA_CHOICES, weight_decay_explorer  # noqa: E402
-
-
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def summary(times):
-    ordered = sorted(times)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p95
 
 
 class EpochPermutation(Sampler):
@@ -160,8 +146,8 @@ def main():
         threads[n] = min(threads.get(n, best), best)
     train_module.TRAIN_THREADS = 1
 
-    move_med, move_p95 = summary(move_times)
-    cached_med, cached_p95 = summary(cached)
+    move_med, move_p95 = median_p95(move_times)
+    cached_med, cached_p95 = median_p95(cached)
     single = statistics.median(single_times)
     d2l_train_med, d2l_plot_med = statistics.median(d2l_train), statistics.median(d2l_plot)
     rows = [

@@ -10,7 +10,7 @@ visits, for the trajectory plots.
 """
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

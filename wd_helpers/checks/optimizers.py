@@ -47,7 +47,7 @@ def check_largest_stable_lr(answer, *, curvature: float) -> bool:
     if math.isclose(value, bound, rel_tol=1e-3):
         return _report(True, f"η < 2/L = 2/{curvature:g} = {bound:.4g}: each step multiplies x by 1 − ηL")
     if math.isclose(value, 1.0 / curvature, rel_tol=1e-3):
-        return _report(False, f"η = 1/L jumps straight to the minimum; larger steps still converge, up to a bound")
+        return _report(False, "η = 1/L jumps straight to the minimum; larger steps still converge, up to a bound")
     return _report(False, f"{value:g} is not the boundary; find η where |1 − ηL| = 1, with L = f''(x)")
 
 

@@ -101,7 +101,7 @@ class Explorer:
         self.live = _LiveFigure(figsize)
         self.figure = self.live.figure
         self.status = widgets.HTML()
-        self.history: History | None = None
+        self.history = None  # the last result shown (a History, ClassifierHistory, ...)
         self.retrain_count = 0  # how many trainings ran (cached values do not retrain)
         self.redraw_count = 0
         self.last_error: Exception | None = None
@@ -146,6 +146,13 @@ class Explorer:
         except Exception as error:  # a failed retrain must not break the widget: say what happened
             self.last_error = error
             self.status.value = f"<b style='color:#c0392b'>error: {type(error).__name__}: {error}</b>"
+
+    def show_outcome(self, title, text: str, *, failed: bool) -> None:
+        """Write the outcome of a run into the figure's ``title`` artist and the status line, in red
+        when it ``failed`` (diverged): the learner sees why the curves stop, never an empty plot."""
+        title.set_color("tab:red" if failed else "black")
+        colour = "#c0392b" if failed else "inherit"
+        self.status.value = f"<span style='color:{colour}'>{text}</span>"
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -93,9 +93,7 @@ class DropoutExplorer(Explorer):
         if not no_dropout and not baseline.diverged:
             summary += f"   (no dropout: test loss {baseline.final_test_loss:.3g})"
         self.title.set_text(f"p₁ = {p1:.2f}, p₂ = {p2:.2f}, {n_train} {name} training images\n{summary}")
-        self.title.set_color("tab:red" if history.diverged else "black")
-        colour = "#c0392b" if history.diverged else "inherit"
-        self.status.value = f"<span style='color:{colour}'>{summary}</span>"
+        self.show_outcome(self.title, summary, failed=history.diverged)
 
 
 def dropout_explorer(**options) -> DropoutExplorer:

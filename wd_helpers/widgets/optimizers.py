@@ -103,9 +103,7 @@ class OptimizerExplorer(Explorer):
             end = self.points[-1].tolist()
             outcome = f"after {steps} steps x = ({end[0]:.4g}, {end[1]:.4g}), f = {float(self.losses[-1]):.3g}"
         self.title.set_text(f"{name} ({settings}): {outcome}")
-        self.title.set_color("tab:red" if diverged is not None else "black")
-        colour = "#c0392b" if diverged is not None else "inherit"
-        self.status.value = f"<span style='color:{colour}'>{name}: {outcome}</span>"
+        self.show_outcome(self.title, f"{name}: {outcome}", failed=diverged is not None)
 
 
 def optimizer_explorer(**options) -> OptimizerExplorer:

@@ -72,9 +72,7 @@ class WeightDecayExplorer(Explorer):
         self.norm_plot.update(history)
         bias = "bias decayed" if decay_bias else "bias not decayed"
         self.title.set_text(f"λ = {lambd:g}, lr = {lr:.2g}, {penalty.upper()}, {bias}:  {describe(history)}")
-        self.title.set_color("tab:red" if history.diverged else "black")
-        colour = "#c0392b" if history.diverged else "inherit"
-        self.status.value = f"<span style='color:{colour}'>{describe(history)}</span>"
+        self.show_outcome(self.title, describe(history), failed=history.diverged)
 
 
 def weight_decay_explorer(**options) -> WeightDecayExplorer:
