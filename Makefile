@@ -1,4 +1,4 @@
-# The course's two commands: `make lab` opens it, `make test` checks it.
+# The course's two commands: `make lab` opens it, `make test` checks it; `make present` shows it.
 # Both build .venv on first use (CPU torch from constraints.txt, then -e .[dev])
 # and are quick once it is built; the stamp is redone when the inputs change.
 
@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: lab test bench install clean
+.PHONY: lab test bench present install clean
 
 install: $(STAMP)
 
@@ -26,10 +26,19 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
+# The explorers as Voilà dashboards (no code, live widgets): an index of the notebooks, one dashboard
+# each; options from presenter/voila.json, more through VOILA_ARGS (e.g. "--no-browser --port 8867").
+# Voilà needs no --allow-root. It runs a notebook's cells when its dashboard opens (05: ~15 s).
+present: $(STAMP)
+	$(BIN)/voila notebooks --Voila.config_file_paths=presenter $(VOILA_ARGS)
+
+# tests/e2e drive Chromium (/usr/bin/chromium) through JupyterLab and Voilà; skipped without it
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
 
+# bench_all: every target in one process and one table; then each topic's details
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_all.py
 	$(BIN)/python benchmarks/bench_weight_decay.py
 	$(BIN)/python benchmarks/bench_optimizer_explorer.py
 	$(BIN)/python benchmarks/bench_dropout_explorer.py

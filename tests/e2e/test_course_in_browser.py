@@ -1,0 +1,251 @@
+"""The course in a real browser: every notebook in JupyterLab, the weight-decay explorer under a
+slider storm, and the presenter's Voilà dashboards.
+
+A notebook passes when Run All Cells leaves no error and no unrun cell, every explorer shows its
+controls and a drawn ipympl figure, and every enabled slider, moved with the keyboard, changes the
+readout and the figure's pixels; moving back and forth again must redraw exactly the image seen the
+first time at that value (the figure is the one for the value shown). Nothing may be logged as an
+error by the page, the browser console or the kernel. Screenshots: test-artifacts/e2e/.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from e2e_servers import ARTIFACTS, ROOT
+from e2e_ui import (
+    ConsoleLog, Explorer, KernelProbe, cell_errors, explorers, open_notebook, run_all_cells, unexecuted_cells, until,
+    visible_content,
+)
+
+# every notebook of the course, and how many explorers it shows
+NOTEBOOKS = {
+    "01_activations.ipynb": 2,
+    "02_losses.ipynb": 2,
+    "03_optimizers.ipynb": 1,
+    "04_weight_decay.ipynb": 1,
+    "05_dropout.ipynb": 1,
+}
+WEIGHT_DECAY = "04_weight_decay.ipynb"
+README_SCREENSHOT = ARTIFACTS / "weight-decay-explorer.png"
+
+
+@pytest.fixture
+def lab_page(page, lab):
+    """A browser page on the Lab server; the kernels it started are shut down afterwards."""
+    page.log_start = len(lab.log_text())
+    try:
+        yield page
+    finally:
+        lab.shut_down_kernels()
+
+
+def differing_share(pixels, reference) -> float:
+    """Share of pixels that differ by more than a rounding error (1.0 when the sizes differ)."""
+    if pixels.shape != reference.shape:
+        return 1.0
+    return float((np.abs(pixels.astype(int) - reference.astype(int)).max(axis=-1) > 2).mean())
+
+
+def no_errors_anywhere(page, server):
+    assert cell_errors(page) == []
+    assert page.console.errors == [], "the browser console logged errors"
+    assert server.log_errors(since=page.log_start) == [], f"the server or a kernel logged errors: {server.log_path}"
+
+
+def test_every_notebook_is_covered():
+    assert set(NOTEBOOKS) == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+
+
+def test_course_settings_and_extensions_are_in_effect(lab):
+    """The course's overrides.json (comms not on subshells) is what JupyterLab serves, and the
+    widget and ipympl front-end extensions are loaded."""
+    setting = lab.api("/lab/api/settings/@jupyterlab/apputils-extension:kernels-settings")
+    assert setting["schema"]["properties"]["commsOverSubshells"]["default"] == "disabled"
+    assert "commsOverSubshells" not in json.loads(setting["raw"] or "{}")  # no user setting overrides it
+    html = lab.fetch("/lab").decode()
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  html, re.DOTALL).group(1))
+    loaded = {extension["name"] for extension in config["federated_extensions"]}
+    assert {"@jupyter-widgets/jupyterlab-manager", "jupyter-matplotlib"} <= loaded
+
+
+def test_harness_sees_a_failing_cell(lab, lab_page):
+    """The error check itself: a notebook whose second cell raises is reported as failing."""
+    cells = ["x = 1", "assert x == 2, 'the harness must see this'", "y = 3"]
+    notebook = {
+        "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": source} for i, source in enumerate(cells)],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (lab.notebooks / "zz_failing.ipynb").write_text(json.dumps(notebook))
+    try:
+        open_notebook(lab_page, lab, "zz_failing.ipynb")
+        run_all_cells(lab_page)
+        errors = cell_errors(lab_page)
+        assert len(errors) == 1 and "AssertionError" in errors[0] and "the harness must see this" in errors[0]
+        assert unexecuted_cells(lab_page) == [3]
+    finally:
+        (lab.notebooks / "zz_failing.ipynb").unlink()
+
+
+def exercise_slider(explorer: Explorer, slider, name: str):
+    """Move a slider one step with the keyboard, back, and forward again: the readout and the
+    figure change each time, and the figure at a value is the same image whenever we return to it."""
+    now, _, high = slider.position()
+    forward, back = ("ArrowRight", "ArrowLeft") if now < high else ("ArrowLeft", "ArrowRight")
+    first_readout, first_image = slider.readout, explorer.settled_png(what=f"{name} before the move")
+
+    slider.press(forward)
+    until(lambda: slider.readout != first_readout, timeout=10, message=f"{name}: the readout did not change")
+    moved_readout = slider.readout
+    moved_image = explorer.settled_png(differs_from={first_image}, what=f"{name} after {forward}")
+
+    slider.press(back)
+    until(lambda: slider.readout != moved_readout, timeout=10, message=f"{name}: the readout did not move back")
+    explorer.settled_png(differs_from={moved_image}, what=f"{name} after {back}")
+
+    slider.press(forward)
+    until(lambda: slider.readout == moved_readout, timeout=10, message=f"{name}: the readout did not return")
+    explorer.settled_png(equals=moved_image, what=f"{name} back at {moved_readout}")
+    assert not explorer.status.startswith("error:"), explorer.status
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOKS))
+def test_notebook_runs_and_its_explorers_respond(lab, lab_page, notebook):
+    page = lab_page
+    open_notebook(page, lab, notebook)
+    run_all_cells(page)
+    assert cell_errors(page) == []
+    assert unexecuted_cells(page) == []
+
+    found = [Explorer(root) for root in explorers(page)]
+    assert len(found) == NOTEBOOKS[notebook], f"{len(found)} explorers shown"
+    for number, explorer in enumerate(found, 1):
+        name = f"{notebook} explorer {number}"
+        explorer.root.scroll_into_view_if_needed()
+        assert explorer.has_canvas(), f"{name}: no ipympl canvas (a static image: is %matplotlib widget in effect?)"
+        for slider in explorer.sliders:
+            assert slider.handle.is_visible() and slider.readout_locator.is_visible(), f"{name}: {slider.label}"
+        assert explorer.canvas.is_visible(), f"{name}: the figure is not visible"
+        box = explorer.canvas.bounding_box()
+        assert box["width"] > 200 and box["height"] > 100, f"{name}: the figure is {box['width']}×{box['height']} px"
+        until(lambda shown=explorer: visible_content(shown.pixels()) > 0.01, timeout=15,
+              message=f"{name}: the figure is blank")
+        assert not explorer.status.startswith("error:"), explorer.status
+        explorer.root.screenshot(path=ARTIFACTS / f"{Path(notebook).stem}-explorer-{number}.png")
+
+        moved = 0
+        for slider in explorer.sliders:
+            if not slider.disabled:
+                exercise_slider(explorer, slider, f"{name}, slider {slider.label!r}")
+                moved += 1
+        assert moved > 0, f"{name}: no enabled slider"
+
+    no_errors_anywhere(page, lab)
+
+
+def test_weight_decay_slider_storm(lab, lab_page):
+    """50 rapid key presses on λ: no error anywhere, and the figure is the kernel's figure for the final λ."""
+    from wd_helpers.train import train_weight_decay
+    from wd_helpers.widgets.weight_decay import LAMBDA_CHOICES
+
+    page = lab_page
+    open_notebook(page, lab, WEIGHT_DECAY)
+    run_all_cells(page)
+    assert cell_errors(page) == [] and unexecuted_cells(page) == []
+    (root,) = explorers(page)
+    explorer = Explorer(root)
+    explorer.root.scroll_into_view_if_needed()
+    lambd = explorer.slider("weight decay")
+    start = int(lambd.position()[0])
+    initial_image = explorer.settled_png(what="the weight-decay figure")
+
+    # both ends included (the first press is at λ = 0, the fourth burst reaches 100); ends at λ = 3
+    storm = ["ArrowLeft"] + ["ArrowRight"] * 20 + ["ArrowLeft"] * 11 + ["ArrowRight"] * 12 + ["ArrowLeft"] * 6
+    assert len(storm) == 50 and start == 0
+    index = start
+    for key in storm:  # where the handle must end: it stops at both ends
+        index = min(max(index + (1 if key == "ArrowRight" else -1), 0), len(LAMBDA_CHOICES) - 1)
+    final = LAMBDA_CHOICES[index]
+    lambd.handle.focus()
+    for key in storm:
+        page.keyboard.press(key)
+
+    until(lambda: lambd.readout == f"{final:g}", timeout=10,
+          message=lambda: f"the readout says {lambd.readout!r}, not {final:g}")
+
+    probe = KernelProbe(lab, WEIGHT_DECAY)
+    try:
+        # The widget manager holds back slider messages while the kernel is busy, and the kernel
+        # handles them in order: it is done when it is at the final λ and has stopped redrawing.
+        seen = []
+
+        def kernel_done():
+            seen.append(probe.value("[explorer.sliders['lambd'].value, explorer.redraw_count]"))
+            return len(seen) > 1 and seen[-1] == seen[-2] and seen[-1][0] == final
+
+        until(kernel_done, timeout=30, interval=0.5,
+              message=lambda: f"the kernel is at λ = {seen[-1][0]}, not {final:g}")
+        lr, title, error = probe.value(
+            "[explorer.sliders['lr'].value, explorer.title.get_text(), repr(explorer.last_error)]"
+        )
+        kernel_pixels = probe.canvas_pixels("explorer.figure")
+    finally:
+        probe.close()
+    assert error == "None"
+    assert title.startswith(f"λ = {final:g}, lr = {lr:.2g}, L2, bias not decayed:"), title
+    # the browser shows exactly what the kernel drew last (once that frame has arrived) ...
+    until(lambda: differing_share(explorer.pixels(), kernel_pixels) == 0, timeout=15,
+          message=lambda: f"{differing_share(explorer.pixels(), kernel_pixels):.2%} of the pixels are not the kernel's")
+    storm_image = explorer.png()
+    assert storm_image != initial_image
+    # ... and its ‖w‖ is that of a training at the final λ, computed here, independently
+    shown = float(re.search(r"‖w‖ = ([0-9.e+-]+)", explorer.status).group(1))
+    assert shown == pytest.approx(train_weight_decay(lambd=final, lr=lr).w_norm, rel=5e-3)
+    assert f"‖w‖ = {shown:g}" in title
+
+    # a calm move away and back redraws the very same image
+    lambd.press("ArrowRight")
+    explorer.settled_png(differs_from={storm_image}, what="the figure one step further")
+    lambd.press("ArrowLeft")
+    explorer.settled_png(equals=storm_image, what=f"the figure back at λ = {final:g}")
+
+    root.screenshot(path=README_SCREENSHOT)
+    no_errors_anywhere(page, lab)
+
+
+# --- presenter mode: Voilà ----------------------------------------------------------------------
+
+def test_presenter_index_opens_a_live_weight_decay_dashboard(voila, page):
+    """`make present`: the index lists every notebook; the weight-decay one opens as a dashboard that
+    shows no code, and its explorer responds to the keyboard as in JupyterLab."""
+    log_start = len(voila.log_text())
+    page.goto(voila.at("/"))
+    listed = page.locator(".jp-DirListing-itemText")
+    listed.first.wait_for()
+    assert set(NOTEBOOKS) <= {name.strip() for name in listed.all_text_contents()}
+    # (Voilà's index page itself logs errors: it activates the widget plugins without a kernel)
+
+    with page.context.expect_page() as opened:
+        listed.filter(has_text=WEIGHT_DECAY).dblclick()
+    dashboard = opened.value
+    dashboard.console = ConsoleLog(dashboard)
+    dashboard.log_start = log_start
+    dashboard.wait_for_url(f"**/voila/render/{WEIGHT_DECAY}**")
+    found = dashboard.locator(".jp-OutputArea-output").filter(has=dashboard.locator(".widget-slider"))
+    found.first.wait_for(timeout=180_000)  # Voilà runs the whole notebook before it shows it
+    assert dashboard.locator(".jp-CodeCell .jp-InputArea, .cm-editor").count() == 0, "the dashboard shows code"
+    assert "import torch" not in dashboard.locator("body").inner_text()
+    (root,) = explorers(dashboard)
+    explorer = Explorer(root)
+    explorer.root.scroll_into_view_if_needed()
+    assert explorer.has_canvas(), "no ipympl canvas in the dashboard"
+    until(lambda: visible_content(explorer.pixels()) > 0.01, timeout=30, message="the dashboard's figure is blank")
+    exercise_slider(explorer, explorer.slider("weight decay"), "Voilà: λ")
+    root.screenshot(path=ARTIFACTS / "voila-weight-decay-explorer.png")
+    no_errors_anywhere(dashboard, voila)
