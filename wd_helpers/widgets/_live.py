@@ -24,7 +24,8 @@ _SLIDERS = (widgets.FloatLogSlider, widgets.FloatSlider, widgets.IntSlider, widg
 
 
 def _is_interactive_backend() -> bool:
-    return "ipympl" in matplotlib.get_backend()
+    backend = matplotlib.get_backend().lower()
+    return "ipympl" in backend or backend == "widget"  # matplotlib >= 3.9 reports %matplotlib widget as "widget"
 
 
 class _LiveFigure:
@@ -42,6 +43,12 @@ class _LiveFigure:
                 self.figure = plt.figure(figsize=figsize, layout="constrained")
             self.figure.canvas.header_visible = False
             self.figure.canvas.toolbar_position = "right"
+            # ipympl#472: a canvas drawn before it is shown inside a box stays 0×0 unless it knows its size
+            self.figure.canvas._size = tuple(self.figure.bbox.size)
+            # ipympl 0.10 keeps frames drawn before the page connects as a bare base64 "_data_url" (no
+            # "data:" prefix), which a page opened later requests as a file (403). The page asks for a
+            # fresh frame when it connects, so that copy is not needed.
+            self.figure.canvas.syncing_data_url = False
             self.view = self.figure.canvas
         else:
             self.figure = Figure(figsize=figsize, layout="constrained")  # no pyplot: no global state
@@ -72,9 +79,15 @@ class _LiveFigure:
             self.figure.draw_artist(artist)
 
     def redraw(self):
+        if self.interactive:
+            # ipympl loads frames into one image element: a frame that arrives while the previous one
+            # is still loading replaces it, so send whole frames (never diffs), one per redraw
+            self.canvas._force_full = True
         if self._background is None:
             self.canvas.draw()  # lays out the figure once (constrained layout), then fixes it
             self.figure.set_layout_engine("none")
+            if self.interactive:
+                return  # ipympl's draw() has sent the frame
         else:
             self.canvas.restore_region(self._background)
             self._draw_animated()
