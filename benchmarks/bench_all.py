@@ -33,6 +33,8 @@ from wd_helpers.widgets import (  # noqa: E402
     LAMBDA_CHOICES, activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer,
     optimizer_explorer, outlier_explorer, weight_decay_explorer,
 )
+from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
+from wd_helpers.widgets.weight_decay import LR_CHOICES as WD_LR_CHOICES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +58,19 @@ def set_lr(lr):
     return lambda explorer: setattr(explorer.controls["lr"], "value", lr)
 
 
+def optimizer_lr_moves(n):
+    """n learning-rate moves over the slider's values (β changed, untimed, each time they run out)."""
+    moves = []
+    for beta in (0.5, 0.7, 0.9):
+        lrs = [lr for lr in OPTIMIZER_LR_CHOICES if lr != 0.4]
+        moves += [(set_beta(beta) if i == 0 else None, "lr", lr) for i, lr in enumerate(lrs if beta != 0.7 else lrs[::-1])]
+    return moves[:n]
+
+
+def set_beta(beta):
+    return lambda explorer: setattr(explorer.controls["beta"], "value", beta)
+
+
 def explorer_moves(n):
     """Each explorer and n moves that each land on a setting it has not computed before."""
     grid = [round(0.05 * i, 2) for i in range(19)]
@@ -70,11 +85,9 @@ def explorer_moves(n):
         "weight decay (λ, lr: retrain 100 epochs)": (
             weight_decay_explorer, [(set_lr(lr), "lambd", lambd) for lr, lambd in wd_settings[:n]], (0.05, 0.1)),
         "optimizer (Adam, 200 steps)": (
-            lambda: optimizer_explorer(optimizer="Adam", steps=200),
-            [(None, "lr", 10 ** (-2 + 1.5 * i / n)) for i in range(n)], (0.05, 0.1)),
+            lambda: optimizer_explorer(optimizer="Adam", steps=200), optimizer_lr_moves(n), (0.05, 0.1)),
         "optimizer (SGD, 20 steps)": (
-            lambda: optimizer_explorer(optimizer="SGD", steps=20),
-            [(None, "lr", 10 ** (-2 + 1.5 * i / n)) for i in range(n)], (0.05, 0.1)),
+            lambda: optimizer_explorer(optimizer="SGD", steps=20), optimizer_lr_moves(n), (0.05, 0.1)),
         "activation (range r)": (
             lambda: activation_explorer(activation="GELU"),
             [(None, "x_range", 0.5 * (i + 1)) for i in range(n) if 0.5 * (i + 1) != 6.0][:n], None),
@@ -95,7 +108,7 @@ def measure_memory(moves):
     """Run in a fresh process: peak RSS after the first and after `moves` weight-decay slider moves."""
     explorer = weight_decay_explorer()
     settings = itertools.cycle(itertools.product(
-        [round(10 ** (-3 + 2 * i / 40), 5) for i in range(41)], LAMBDA_CHOICES))
+        WD_LR_CHOICES, LAMBDA_CHOICES))
     explorer.controls["lambd"].value = 3.0
     first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(moves):

@@ -16,14 +16,19 @@ import torch  # noqa: E402
 
 from _timing import median_p95  # noqa: E402
 from wd_helpers.widgets import optimizer_explorer  # noqa: E402
+from wd_helpers.widgets.optimizers import LR_CHOICES  # noqa: E402
 
 
 def time_moves(explorer, moves):
-    times = []
+    """`moves` lr moves over the slider's values, each to a setting not seen before (β changes,
+    untimed, whenever the values run out)."""
+    times, betas = [], iter([0.3, 0.6, 0.7, 0.8, 0.9, 0.95])
+    lrs = [lr for lr in LR_CHOICES if lr != explorer.sliders["lr"].value]
     for i in range(moves):
-        lr = 10 ** (-2 + 1.5 * i / moves)  # 0.01 … 0.3, all distinct
+        if i and i % len(lrs) == 0:
+            explorer.sliders["beta"].value = next(betas)
         start = time.perf_counter()
-        explorer.sliders["lr"].value = lr
+        explorer.sliders["lr"].value = lrs[i % len(lrs)]
         times.append(time.perf_counter() - start)
     assert explorer.last_error is None, explorer.last_error
     return median_p95(times)

@@ -76,3 +76,15 @@ def test_coin_explorer_keeps_heads_within_flips():
     assert explorer.theta[explorer.nll.argmin()].item() > 0.99  # 4 heads in 4 flips
     with pytest.raises(ValueError, match="heads"):
         coin_explorer(heads=11, flips=10)
+
+
+def test_full_redraw_lays_out_again_when_tick_labels_grow():
+    # GELU's first layout leaves room for "0"; tanh's "−1.0" is wider and pushed "f(x)" off the figure
+    explorer = activation_explorer(activation="GELU")
+    renderer, figure_box = explorer.live.canvas.get_renderer(), explorer.figure.bbox
+    for activation in ("tanh", "sigmoid", "ReLU"):
+        explorer.controls["activation"].value = activation
+        for ax in explorer.figure.axes:
+            box = ax.get_tightbbox(renderer)
+            assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1, (activation, box)
+            assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1, (activation, box)

@@ -135,8 +135,30 @@ def test_concurrent_slider_events_never_overlap_and_the_last_value_wins(explorer
 def test_explorer_refuses_values_off_its_sliders():
     with pytest.raises(ValueError, match="lambd"):
         weight_decay_explorer(lambd=0.7)
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match=r"lr must be in \[0.0001, 0.1\], got 1.0"):
         weight_decay_explorer(lr=1.0)
+
+
+def test_lr_slider_shows_exactly_the_lessons_values(explorer):
+    slider = explorer.sliders["lr"]
+    labels = dict((v, label) for label, v in slider.options)
+    assert labels[0.003] == "0.003" and labels[0.03] == "0.03"  # the lesson's two rates, not 0.00316
+    values = [v for _, v in slider.options]
+    ratios = np.diff(np.log10(values))
+    assert (ratios > 0).all() and ratios.max() < 0.2  # fine enough to find the 2/L edge
+    slider.value = 0.03
+    assert explorer.history.lr == 0.03 and "lr = 0.03," in explorer.title.get_text()
+
+
+def test_choice_slider_takes_an_off_grid_value_in_range():
+    choices = _live.log_choices(1e-3, 1.0)
+    assert choices[:4] == (0.001, 0.0015, 0.002, 0.003) and choices[-1] == 1.0
+    slider = _live.choice_slider("lr", 0.0042, choices)
+    assert slider.value == 0.0042 and ("0.0042", 0.0042) in slider.options
+    values = [v for _, v in slider.options]
+    assert values == sorted(values) and len(values) == len(choices) + 1
+    with pytest.raises(ValueError, match=r"lr must be in \[0.001, 1\], got 2"):
+        _live.choice_slider("lr", 2, choices)
 
 
 def test_explorer_displays_as_a_widget(explorer):
@@ -147,6 +169,7 @@ def test_explorer_displays_as_a_widget(explorer):
 # --- the optimizer explorer ---------------------------------------------------------------
 
 from wd_helpers.widgets import FUNCTIONS, OPTIMIZERS, optimizer_explorer  # noqa: E402
+from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
 
 
 @pytest.fixture
@@ -194,7 +217,7 @@ def test_optimizer_explorer_creates_no_figures(opt_explorer):
     figures = plt.get_fignums()
     for i, name in enumerate(list(OPTIMIZERS) * 5):
         opt_explorer.controls["optimizer"].value = name
-        opt_explorer.sliders["lr"].value = 0.01 * (1 + i)
+        opt_explorer.sliders["lr"].value = OPTIMIZER_LR_CHOICES[i]
     for function in FUNCTIONS:
         opt_explorer.controls["function"].value = function
     assert plt.get_fignums() == figures

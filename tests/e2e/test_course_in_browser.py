@@ -198,7 +198,7 @@ def test_weight_decay_slider_storm(lab, lab_page):
     finally:
         probe.close()
     assert error == "None"
-    assert title.startswith(f"λ = {final:g}, lr = {lr:.2g}, L2, bias not decayed:"), title
+    assert title.startswith(f"λ = {final:g}, lr = {lr:g}, L2, bias not decayed:"), title
     # the browser shows exactly what the kernel drew last (once that frame has arrived) ...
     until(lambda: differing_share(explorer.pixels(), kernel_pixels) == 0, timeout=15,
           message=lambda: f"{differing_share(explorer.pixels(), kernel_pixels):.2%} of the pixels are not the kernel's")

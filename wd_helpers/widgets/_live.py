@@ -8,6 +8,7 @@ values are trained next, so no two redraws overlap and the last value always win
 """
 
 import io
+import math
 import threading
 from collections import OrderedDict
 
@@ -17,10 +18,33 @@ import matplotlib.pyplot as plt
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
 
 _SLIDERS = (widgets.FloatLogSlider, widgets.FloatSlider, widgets.IntSlider, widgets.SelectionSlider)
+
+# values per decade of a log-scale choice slider: round numbers a lesson can quote exactly
+LOG_MANTISSAS = (1, 1.5, 2, 3, 4, 5, 6, 8)
+
+
+def log_choices(low: float, high: float, mantissas=LOG_MANTISSAS) -> tuple:
+    """The round values from ``low`` to ``high`` (powers of ten), ``mantissas`` per decade."""
+    first, last = round(math.log10(low)), round(math.log10(high))
+    values = [round(m * 10.0**e, 12) for e in range(first, last) for m in mantissas]
+    return tuple(values) + (round(10.0**last, 12),)
+
+
+def choice_slider(name: str, value: float, choices: tuple, **options) -> widgets.SelectionSlider:
+    """A slider over explicit values, so the value shown is exactly the value used (a FloatLogSlider
+    snaps 0.003 to 0.00316 in the browser). A ``value`` inside the range but off the grid is added to
+    it; outside the range it is refused, naming ``name`` and the range."""
+    low, high = choices[0], choices[-1]
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+    if value not in choices:
+        choices = tuple(sorted({*choices, value}))
+    return widgets.SelectionSlider(options=[(f"{v:g}", v) for v in choices], value=value, **options)
 
 
 def _is_interactive_backend() -> bool:
@@ -60,7 +84,8 @@ class _LiveFigure:
         self.canvas.mpl_connect("draw_event", self._on_draw)
 
     def invalidate(self):
-        """The background changed (limits, contours): the next redraw is a full draw."""
+        """The background changed (limits, contours, tick labels): the next redraw is a full draw,
+        laid out again if wider tick labels would push a label off the figure."""
         self._background = None
 
     def animate(self, artists):
@@ -85,6 +110,9 @@ class _LiveFigure:
             self.canvas._force_full = True
         if self._background is None:
             self.canvas.draw()  # lays out the figure once (constrained layout), then fixes it
+            if self._overflows():  # new tick labels are wider than the layout allowed for
+                self.figure.set_layout_engine("constrained")
+                self.canvas.draw()
             self.figure.set_layout_engine("none")
             if self.interactive:
                 return  # ipympl's draw() has sent the frame
@@ -95,6 +123,18 @@ class _LiveFigure:
             self.canvas.blit(self.figure.bbox)
         else:
             self.view.value = self.png()
+
+    def _overflows(self) -> bool:
+        """Whether any axes' labels or tick labels reach outside the figure."""
+        if not isinstance(self.figure.get_layout_engine(), (type(None), PlaceHolderLayoutEngine)):
+            return False  # this draw was laid out already
+        renderer, figure_box = self.canvas.get_renderer(), self.figure.bbox
+        for ax in self.figure.axes:
+            box = ax.get_tightbbox(renderer)
+            if box is not None and (box.x0 < figure_box.x0 or box.y0 < figure_box.y0
+                                    or box.x1 > figure_box.x1 or box.y1 > figure_box.y1):
+                return True
+        return False
 
     def png(self) -> bytes:
         """The figure as it is on the canvas now, as PNG bytes (fast: no re-render)."""

@@ -5,7 +5,7 @@ import torch
 
 from .. import optim
 from ..plots import LossPerStep, TrajectoryPlot
-from ._live import Explorer
+from ._live import Explorer, choice_slider, log_choices
 
 
 def _quadratic(a1: float, a2: float):
@@ -29,6 +29,7 @@ OPTIMIZERS = {
     "Adam": (lambda p, lr, b1, b2: optim.Adam(p, lr=lr, betas=(b1, b2)), ("beta", "beta2")),
 }
 STEP_LOSS_RANGE = (1e-8, 1e4)
+LR_CHOICES = log_choices(1e-3, 10.0)  # 0.001 … 10, eight round values per decade (0.4, 0.5, 0.6 among them)
 
 
 class OptimizerExplorer(Explorer):
@@ -40,16 +41,13 @@ class OptimizerExplorer(Explorer):
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
         if function not in FUNCTIONS:
             raise ValueError(f"function must be one of {list(FUNCTIONS)}, got {function!r}")
-        if not 1e-3 <= lr <= 10:
-            raise ValueError(f"lr must be in [0.001, 10], got {lr}")
         if not 1 <= steps <= 200:
             raise ValueError(f"steps must be in [1, 200], got {steps}")
         style, layout = {"description_width": "initial"}, widgets.Layout(width="340px")
         controls = {
             "function": widgets.Dropdown(options=list(FUNCTIONS), value=function, description="f(x) =", style=style),
             "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer", style=style),
-            "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=1, step=0.05, readout_format=".3g",
-                                         description="learning rate η", style=style, layout=layout),
+            "lr": choice_slider("lr", lr, LR_CHOICES, description="learning rate η", style=style, layout=layout),
             "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
                                         description="momentum β / Adam β₁", style=style, layout=layout),
             "beta2": widgets.FloatSlider(value=beta2, min=0.5, max=0.999, step=0.001, readout_format=".3f",
@@ -94,7 +92,7 @@ class OptimizerExplorer(Explorer):
             self.live.invalidate()
         self.path_plot.update(self.points)
         self.loss_plot.update(self.losses)
-        settings = ", ".join([f"η = {lr:.3g}"] + [f"{'β' if u == 'beta' else 'β₂'} = {v:g}"
+        settings = ", ".join([f"η = {lr:g}"] + [f"{'β' if u == 'beta' else 'β₂'} = {v:g}"
                                                    for u, v in (("beta", beta), ("beta2", beta2)) if u in used])
         diverged = optim.first_nonfinite(self.points)
         if diverged is not None:

@@ -4,7 +4,7 @@ import ipywidgets as widgets
 
 from ..plots import LossCurves, NormCurve, describe
 from ..train import sweep_weight_decay
-from ._live import Explorer
+from ._live import Explorer, choice_slider, log_choices
 
 # λ: exactly 0, then 1-2-3-5 steps per decade from 0.001 to 100 (log-spaced, with the lesson's 3)
 LAMBDA_CHOICES = (0.0,) + tuple(
@@ -12,7 +12,7 @@ LAMBDA_CHOICES = (0.0,) + tuple(
 ) + (100.0,)
 LOSS_RANGE = (1e-6, 1e6)  # below: "fits the training set exactly"; above: blowing up
 NORM_RANGE = (1e-3, 1e3)
-
+LR_CHOICES = log_choices(1e-4, 0.1)  # 0.0001, 0.00015, 0.0002, ..., 0.003 (the lesson's), ..., 0.08, 0.1
 
 
 class WeightDecayExplorer(Explorer):
@@ -21,8 +21,6 @@ class WeightDecayExplorer(Explorer):
     def __init__(self, *, lambd=0.0, lr=0.003, penalty="l2", decay_bias=False, num_epochs=100, seed=0):
         if lambd not in LAMBDA_CHOICES:
             raise ValueError(f"lambd must be one of the slider's values {LAMBDA_CHOICES}, got {lambd}")
-        if not 1e-4 <= lr <= 0.1:
-            raise ValueError(f"lr must be in [0.0001, 0.1], got {lr}")
         self.num_epochs, self.seed = num_epochs, seed
         style = {"description_width": "initial"}
         layout = widgets.Layout(width="420px")
@@ -31,10 +29,7 @@ class WeightDecayExplorer(Explorer):
                 options=[(f"{v:g}", v) for v in LAMBDA_CHOICES], value=lambd,
                 description="weight decay λ", style=style, layout=layout,
             ),
-            "lr": widgets.FloatLogSlider(
-                value=lr, base=10, min=-4, max=-1, step=0.05, readout_format=".2g",
-                description="learning rate", style=style, layout=layout,
-            ),
+            "lr": choice_slider("lr", lr, LR_CHOICES, description="learning rate", style=style, layout=layout),
             "penalty": widgets.ToggleButtons(
                 options=[("L2: λ/2‖w‖²", "l2"), ("L1: λ‖w‖₁", "l1")], value=penalty,
                 description="penalty", style=style,
@@ -71,7 +66,7 @@ class WeightDecayExplorer(Explorer):
         self.loss_plot.update(history, baseline if history.lambd > 0 else None)
         self.norm_plot.update(history)
         bias = "bias decayed" if decay_bias else "bias not decayed"
-        self.title.set_text(f"λ = {lambd:g}, lr = {lr:.2g}, {penalty.upper()}, {bias}:  {describe(history)}")
+        self.title.set_text(f"λ = {lambd:g}, lr = {lr:g}, {penalty.upper()}, {bias}:  {describe(history)}")
         self.show_outcome(self.title, describe(history), failed=history.diverged)
 
 
