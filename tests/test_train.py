@@ -160,3 +160,39 @@ def test_torch_optimizer_training_reports_divergence():
 
     history = train_with_optimizer(lambda m: torch.optim.SGD(m.parameters(), lr=0.05), num_epochs=50)
     assert history.diverged_at is not None and len(history.train_loss) <= history.diverged_at
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lambdas": [0.0, 0.3, 3.0, 30.0]},
+        {"lambdas": [0.0, 3.0], "decay_bias": True, "batch_size": 3},
+        {"lambdas": [0.0, 1.0], "lr": [0.003, 0.03]},  # the second run diverges
+        {"lambdas": [2.0], "lr": 0.05, "num_epochs": 30},  # ηλ = 0.1 and a large step: diverges
+    ],
+)
+def test_dual_form_equals_the_primal_form(monkeypatch, options):
+    """L2 with n < d trains the coefficients of w = c·w0 + Xᵀa (n + 2 numbers, not d + 1): same runs."""
+    import wd_helpers.train as train
+
+    assert train._form("l2", 20, 200) is train._Dual and train._form("l1", 20, 200) is train._Primal
+    assert train._form("l2", 300, 64) is train._Primal  # more examples than inputs: nothing to gain
+    dual = sweep_weight_decay(**options)
+    monkeypatch.setattr(train, "_form", lambda penalty, n, d: train._Primal)
+    primal = sweep_weight_decay(**options)
+    for a, b in zip(dual, primal):
+        assert a.diverged_at == b.diverged_at
+        assert a.w_norms == pytest.approx(b.w_norms, rel=1e-9)
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-9, abs=1e-15)
+        assert a.test_loss == pytest.approx(b.test_loss, rel=1e-9)
+        if not a.diverged:
+            assert torch.allclose(a.w, b.w, rtol=1e-5, atol=1e-6) and a.b == pytest.approx(b.b, rel=1e-9)
+    assert any(h.diverged for h in dual) == ("lr" in options)
+
+
+def test_primal_form_trains_l2_with_more_examples_than_inputs():
+    generator = torch.Generator().manual_seed(1)
+    data = synthetic_regression(n_train=60, n_test=30, num_inputs=8, generator=generator)
+    history = sweep_weight_decay([0.0, 1.0], data=data, lr=0.01, num_epochs=50)
+    assert not any(h.diverged for h in history)
+    assert history[1].w_norm < history[0].w_norm

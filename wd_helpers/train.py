@@ -2,7 +2,9 @@
 
 The weight-decay regression trains in closed form (no autograd): for a linear model the
 minibatch gradient is one matrix product, and stacking K weight vectors as the columns of W
-(d, K) trains K values of λ in one run. The notebook writes the same loop with autograd
+(d, K) trains K values of λ in one run. With L2 and fewer examples than inputs (the d2l setting),
+it trains the n + 2 coefficients of w = c·w0 + Xᵀa instead of the d + 1 weights (_Dual): SGD
+never leaves that span, as notebook 04 shows. The notebook writes the same loop with autograd
 and checks that the two agree.
 """
 
@@ -103,7 +105,7 @@ def _one_thread():
     """Run on TRAIN_THREADS torch threads, then restore the caller's setting.
 
     Measured (benchmarks/bench_weight_decay.py): these matrices are tiny, and a second thread costs
-    more than it saves
+    more than it saves; on a busy machine it waits for a core (one 20×201 SVD took 300 ms).
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(TRAIN_THREADS)
@@ -133,39 +135,102 @@ def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
     return torch.tensor([float(v) for v in seq])
 
 
-def _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator) -> int:
-    """Minibatch SGD on the columns of W in place; W after each epoch goes into snapshots."""
-    n, num_epochs = len(X_aug), snapshots.shape[1]
+def _run_epochs(F, G, y, Z, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator) -> int:
+    """Minibatch SGD on the columns of the state Z in place; Z after each epoch goes into snapshots.
+
+    Per step, for the minibatch rows b: g = F_b Z − y_b (the residuals ŷ − y), then
+    Z ← shrink ⊙ Z − step · G_bᵀ g. With F = G = [X, 1] and Z = [w; b] this is plain SGD (the
+    primal form); sweep_weight_decay also passes the smaller dual form, where Z holds coefficients.
+    """
+    n, num_epochs = len(F), snapshots.shape[1]
     # Every epoch's shuffle, drawn in the same order as a loop would draw them, then gathered at once:
-    # (E, n, d+1) inputs and (E, n, 1) negated targets; each minibatch is then a view.
+    # (E, n, p) rows and (E, n, 1) negated targets; each minibatch is then a view.
     orders = torch.stack([torch.randperm(n, generator=generator) for _ in range(num_epochs)])
-    X_epochs, neg_y_epochs = X_aug[orders], y[orders].neg()
+    F_epochs, G_epochs, neg_y_epochs = F[orders], G[orders], y[orders].neg()
     # Every minibatch of every epoch as a ready view, made in a few C calls (unbind) rather than by
     # slicing inside the loop: per step the loop then runs only the three products and the decay.
     slots = [
-        (X_epochs[:, start:stop].unbind(0), X_epochs[:, start:stop].transpose(1, 2).unbind(0),
+        (F_epochs[:, start:stop].unbind(0), G_epochs[:, start:stop].transpose(1, 2).unbind(0),
          neg_y_epochs[:, start:stop].unbind(0), step)
         for start, stop, step in batches
     ]
     epochs_run = 0
     for epoch in range(num_epochs):  # one row of snapshots per epoch
-        for Xbs, XbTs, neg_ys, step in slots:
-            Xb = Xbs[epoch]  # (B, d+1)
-            g = torch.addmm(neg_ys[epoch], Xb, W)  # (B, K) = ŷ − y
+        for Fbs, GbTs, neg_ys, step in slots:
+            g = torch.addmm(neg_ys[epoch], Fbs[epoch], Z)  # (B, K) = ŷ − y
             if not isinstance(step, float):  # one η per column: scale g (B, K) by η·c/B per column
                 g *= step
                 step = 1.0
             if use_l2:
-                W *= shrink  # w ← (1 − ηλ) w ...
+                Z *= shrink  # w ← (1 − ηλ) w ...
             elif use_l1:
-                W -= l1_step * torch.sign(W)  # w ← w − ηλ sign(w) ...
-            W.addmm_(XbTs[epoch], g, alpha=-step)  # ... − η ∇loss(w) = − (η·c/B) Xbᵀ(ŷ − y)
-        snapshots[:, epoch] = W
+                Z -= l1_step * torch.sign(Z)  # w ← w − ηλ sign(w) ...
+            Z.addmm_(GbTs[epoch], g, alpha=-step)  # ... − η ∇loss(w) = − (η·c/B) Xbᵀ(ŷ − y)
+        snapshots[:, epoch] = Z
         epochs_run = epoch + 1
         # a column's sum is finite only if all its entries are: one small reduction, not a full isfinite
-        if epoch % 5 == 4 and not torch.isfinite(W.sum(0)).any():
+        if epoch % 5 == 4 and not torch.isfinite(Z.sum(0)).any():
             break  # every run has overflowed: the remaining epochs would only compute NaN
     return epochs_run
+
+
+class _Primal:
+    """The state is W_aug = [w; b] itself (d+1, K): F = G = [X, 1]."""
+
+    def __init__(self, X, w0, X_all, decay_bias):
+        n, d = X.shape
+        self.d = d
+        self.F = self.G = torch.cat([X, X.new_ones(n, 1)], dim=1)
+        self.F_all = torch.cat([X_all, X_all.new_ones(len(X_all), 1)], dim=1)
+        self.start = torch.cat([w0, w0.new_zeros(1, 1)])
+        self.decays = X.new_ones(d + 1, 1)
+        self.decays[d] = float(decay_bias)  # which rows the penalty acts on
+
+    def weight_norms(self, Z):  # (p, E, K) -> (E, K)
+        return Z[:self.d].square().sum(0).sqrt_()  # 5x faster than vector_norm here
+
+    def weights(self, Z):  # (p, K) -> (d, K)
+        return Z[:self.d]
+
+
+class _Dual:
+    """For L2 with fewer examples than inputs (n < d, the d2l setting: 20 < 200), SGD never leaves
+
+        w = c·w0 + Xᵀa,   b          (c a scalar, a ∈ Rⁿ, per column)
+
+    because every gradient step adds a combination of the training rows and L2 decay scales it all.
+    The state Z = [a; c; b] has n + 2 rows instead of d + 1: ŷ = X w + b = F z with
+    F = [XXᵀ, Xw0, 1], and a step on the rows b adds to a_b and b only, G = [I, 0, 1]. The arithmetic
+    per step shrinks by about d/n (10× here); the numbers are the primal form's up to rounding.
+    """
+
+    def __init__(self, X, w0, X_all, decay_bias):
+        n, _ = X.shape
+        self.n, self.X, self.w0 = n, X, w0
+        gram, Xw0, ones = X @ X.T, X @ w0, X.new_ones(n, 1)
+        self.F = torch.cat([gram, Xw0, ones], dim=1)  # (n, n+2)
+        self.G = torch.cat([torch.eye(n, dtype=X.dtype), X.new_zeros(n, 1), ones], dim=1)
+        self.F_all = torch.cat([X_all @ X.T, X_all @ w0, X_all.new_ones(len(X_all), 1)], dim=1)
+        self.start = X.new_zeros(n + 2, 1)
+        self.start[n] = 1.0  # c = 1, a = 0, b = 0: w = w0
+        self.decays = X.new_ones(n + 2, 1)
+        self.decays[n + 1] = float(decay_bias)
+        # ‖w‖² = zᵀ Q z on the first n + 1 rows: Q = [[XXᵀ, Xw0], [w0ᵀXᵀ, ‖w0‖²]]
+        self.Q = torch.cat([torch.cat([gram, Xw0], dim=1), torch.cat([Xw0.T, w0.T @ w0], dim=1)])
+
+    def weight_norms(self, Z):  # (p, E, K) -> (E, K)
+        coefficients = Z[:self.n + 1]
+        flat = coefficients.reshape(self.n + 1, -1)
+        squares = (flat * (self.Q @ flat)).sum(0).view(coefficients.shape[1:])
+        return squares.clamp_min_(0).sqrt_()
+
+    def weights(self, Z):  # (p, K) -> (d, K)
+        return torch.addmm(self.w0 @ Z[self.n:self.n + 1], self.X.T, Z[:self.n])
+
+
+def _form(penalty: str, n: int, d: int) -> type:
+    """L2 with fewer examples than inputs trains in the smaller dual form (see _Dual); L1 needs w itself."""
+    return _Dual if penalty == "l2" and n + 2 < d + 1 else _Primal
 
 
 def sweep_weight_decay(
@@ -195,6 +260,13 @@ def sweep_weight_decay(
     initial w ~ N(0, 1), bias 0, and the same minibatch order, so each History equals
     ``train_weight_decay(λ)`` with the same seed. ``lr`` may be one value or one per λ.
     """
+    with _one_thread():  # every tensor here is tiny: under load, a second thread only waits (measured)
+        return _sweep_weight_decay(lambdas, lr, num_epochs, batch_size, seed, penalty, decay_bias, loss, data,
+                                   n_train, n_test, num_inputs, noise)
+
+
+def _sweep_weight_decay(lambdas, lr, num_epochs, batch_size, seed, penalty, decay_bias, loss, data,
+                        n_train, n_test, num_inputs, noise) -> list[History]:
     lambd = _as_column("lambd", lambdas, len(lambdas), positive=False) if len(lambdas) else None
     if lambd is None:
         raise ValueError("lambdas must hold at least one value")
@@ -228,12 +300,10 @@ def sweep_weight_decay(
     minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size; draws no random numbers
 
     w0 = torch.randn(d, 1, generator=generator).double()
-    # The bias rides along as row d of W_aug and a column of ones in X_aug: one matmul per step.
-    X_aug = torch.cat([X, X.new_ones(n, 1)], dim=1)  # (n, d+1)
-    W = torch.cat([w0, w0.new_zeros(1, 1)]).repeat(1, k)  # (d+1, K): one column per λ
+    X_all, y_all = torch.cat([X, X_test]), torch.cat([y, y_test])
+    form = _form(penalty, n, d)(X, w0, X_all, decay_bias)
+    Z = form.start.repeat(1, k)  # (p, K): one column per λ
     lambd, lrs = lambd.double(), lrs.double()
-    decays = X.new_ones(d + 1, 1)
-    decays[d] = float(decay_bias)  # which rows the penalty acts on
     # (start, stop, η·c/B) for each minibatch (the last one may be smaller): a float when every column
     # has the same η, so that the step folds into the update's addmm (one tensor op less per step,
     # measured ~20 % faster), else one value per column
@@ -242,31 +312,30 @@ def sweep_weight_decay(
         (start, stop, float(lrs[0]) * dloss / (stop - start) if same_lr else lrs * (dloss / (stop - start)))
         for start, stop in ((start, min(start + batch_size, n)) for start in range(0, n, batch_size))
     ]
-    shrink = 1.0 - decays * (lrs * lambd)  # (d+1, K): L2 decay factor 1 − ηλ (1 on the bias row)
-    l1_step = decays * (lrs * lambd)  # (d+1, K): L1 step ηλ
+    shrink = 1.0 - form.decays * (lrs * lambd)  # (p, K): L2 decay factor 1 − ηλ (1 on an undecayed bias)
+    l1_step = form.decays * (lrs * lambd)  # (p, K): L1 step ηλ
     use_l2, use_l1 = penalty == "l2" and bool((lambd > 0).any()), penalty == "l1"
-    snapshots = X.new_empty(d + 1, num_epochs, k)  # W after every epoch, evaluated at the end
+    snapshots = Z.new_empty(len(Z), num_epochs, k)  # Z after every epoch, evaluated at the end
 
-    with _one_thread():
-        epochs_run = _run_epochs(X_aug, y, W, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator)
+    epochs_run = _run_epochs(form.F, form.G, y, Z, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator)
 
     # What every History needs at once is cheap: ‖w‖ per epoch, whether and where the run diverged,
-    # and the final losses (one product with W). The per-epoch loss curves, 120 examples × E epochs
+    # and the final losses (one product with Z). The per-epoch loss curves, 120 examples × E epochs
     # per run, are computed for a run when it is first asked for them (see History).
-    W_hist = snapshots[:, :epochs_run]  # (d+1, E, K)
-    X_all = torch.cat([X_aug, torch.cat([X_test, X_test.new_ones(len(X_test), 1)], dim=1)])
-    y_all = torch.cat([y, y_test])
-    norms = W_hist[:d].square().sum(0).sqrt_()  # (E, K) ‖w‖ per epoch (5x faster than vector_norm here)
+    Z_hist = snapshots[:, :epochs_run]  # (p, E, K)
+    norms = form.weight_norms(Z_hist)  # (E, K) ‖w‖ per epoch
     initial = float(loss_fn(X @ w0 - y).mean())
     limit = BLOWUP_FACTOR * max(initial, 1e-12)
 
     def curves(j: int, stop: int) -> tuple[list[float], list[float]]:
-        per_example = loss_fn(X_all @ W_hist[:, :stop, j] - y_all)  # (n_all, E)
+        per_example = loss_fn(form.F_all @ Z_hist[:, :stop, j] - y_all)  # (n_all, E)
         return per_example[:n].mean(0).tolist(), per_example[n:].mean(0).tolist()
 
-    stops, diverged = _divergence_by_bound(X_aug, y, W_hist, norms, limit, curves)
-    final = loss_fn(X_all @ W - y_all)  # (n_all, K): the last epoch of every run
+    sigma = float(torch.linalg.matrix_norm(torch.cat([X, X.new_ones(n, 1)], dim=1), ord=2))
+    stops, diverged = _divergence_by_bound(sigma, y, norms, Z_hist[-1], limit, curves)
+    final = loss_fn(form.F_all @ Z - y_all)  # (n_all, K): the last epoch of every run
     final_train, final_test = final[:n].mean(0).tolist(), final[n:].mean(0).tolist()
+    weights, biases = form.weights(Z).to(torch.get_default_dtype()), Z[-1].tolist()
     options = {
         "penalty": penalty, "decay_bias": decay_bias, "loss": loss, "seed": seed,
         "batch_size": batch_size, "num_epochs": num_epochs,
@@ -274,23 +343,23 @@ def sweep_weight_decay(
     norm_lists = norms.T.tolist()  # one call for all runs
     return [
         History(lambd=lambda_values[j], lr=lr_values[j], w_norms=norm_lists[j][:stops[j]], diverged_at=diverged[j],
-                w=W[:-1, j].to(torch.get_default_dtype()), b=float(W[-1, j]), options=options,
+                w=weights[:, j], b=biases[j], options=options,
                 curves=functools.partial(curves, j, stops[j]),
                 final=None if diverged[j] else (final_train[j], final_test[j]))
         for j in range(k)
     ]
 
 
-def _divergence_by_bound(X_aug, y, W_hist, norms, limit, curves) -> tuple[list[int], list[int | None]]:
+def _divergence_by_bound(sigma, y, norms, biases, limit, curves) -> tuple[list[int], list[int | None]]:
     """Per run: how many epochs to keep, and the epoch it diverged at (or None), as _divergence decides.
 
     Without evaluating every epoch: the training loss is at most (σ‖w_aug‖ + ‖y‖)²/n, with σ the
-    largest singular value of X_aug, so a run whose weights stay finite and whose bound stays under
-    ``limit`` cannot have diverged; only the others (rare: the runs that blow up) are evaluated.
+    largest singular value of X_aug = [X, 1] and w_aug = [w; b] (``norms``: ‖w‖, ``biases``: b, both
+    (E, K)), so a run whose weights stay finite and whose bound stays under ``limit`` cannot have
+    diverged; only the others (rare: the runs that blow up) are evaluated.
     """
-    n, (_, epochs, k) = len(X_aug), W_hist.shape
-    sigma = float(torch.linalg.matrix_norm(X_aug, ord=2))
-    w_aug_norms = torch.sqrt(norms**2 + W_hist[-1] ** 2)  # (E, K)
+    n, (epochs, k) = len(y), norms.shape
+    w_aug_norms = torch.sqrt(norms**2 + biases**2)  # (E, K)
     bound = (sigma * w_aug_norms + float(torch.linalg.vector_norm(y))) ** 2 / n
     suspect = (~(torch.isfinite(bound) & (bound <= limit))).any(0).tolist()
     stops, diverged = [epochs] * k, [None] * k
