@@ -60,10 +60,11 @@ def set_lr(lr):
 
 def optimizer_lr_moves(n):
     """n learning-rate moves over the slider's values (β changed, untimed, each time they run out)."""
-    moves = []
-    for beta in (0.5, 0.7, 0.9):
-        lrs = [lr for lr in OPTIMIZER_LR_CHOICES if lr != 0.4]
-        moves += [(set_beta(beta) if i == 0 else None, "lr", lr) for i, lr in enumerate(lrs if beta != 0.7 else lrs[::-1])]
+    moves, current = [], 0.4  # the explorer's default lr
+    for beta in (0.5, 0.7, 0.9):  # back and forth over the values; a new β for every pass
+        lrs = [lr for lr in (OPTIMIZER_LR_CHOICES if beta != 0.7 else OPTIMIZER_LR_CHOICES[::-1]) if lr != current]
+        moves += [(set_beta(beta) if i == 0 else None, "lr", lr) for i, lr in enumerate(lrs)]
+        current = lrs[-1]
     return moves[:n]
 
 

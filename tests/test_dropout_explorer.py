@@ -107,9 +107,9 @@ def test_a_value_arriving_during_a_retrain_is_not_trained_twice(explorer, monkey
     assert explorer.history.options["dropout1"] == 0.1 and explorer.history.options["dropout2"] == 0.7
 
 
-def test_hundred_moves_create_no_figures(explorer):
-    figures = plt.get_fignums()
-    for i in range(100):
+def test_moves_create_no_figures(explorer):
+    figures = plt.get_fignums()  # one new figure per move would show after the first (leaks: make bench)
+    for i in range(30):
         explorer.sliders["dropout2"].value = (0.0, 0.5)[i % 2]
     assert plt.get_fignums() == figures and explorer.retrain_count <= 2
 
