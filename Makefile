@@ -34,7 +34,7 @@ present: $(STAMP)
 
 # tests/e2e drive Chromium (/usr/bin/chromium) through JupyterLab and Voilà; skipped without it
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -rs --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
+	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
 
 # bench_all: every target in one process and one table; then each topic's details
 bench: $(STAMP)

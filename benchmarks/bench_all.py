@@ -175,7 +175,9 @@ def main():
                  "within 10 %", growth <= 0.10))
 
     if not args.skip_suites:
-        for what, suite_args, limit in (("unit and widget tests (tests/, no browser)", ["tests", "--ignore=tests/e2e"], 30),
+        # the unit tests do not load nbval (a notebook plugin: importing it costs ~1.5 s of nbformat's schemas)
+        for what, suite_args, limit in (("unit and widget tests (tests/, no browser)",
+                                         ["-p", "no:nbval", "tests", "--ignore=tests/e2e"], 30),
                                         ("notebooks under nbval (all five)",
                                          ["--nbval-lax", "--nbval-current-env", "notebooks"], 90)):
             elapsed, code, summary = run_suite(suite_args)

@@ -14,8 +14,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 LAYERS = {
-    "seeding": 0, "regularizers": 0, "progress": 0, "optim": 0, "activations": 0, "losses": 0,
-    "data": 1, "models": 1, "train": 2, "classify": 2, "experiments": 2, "plots": 3, "classify_plots": 4, "checks": 4, "widgets": 5,
+    "device": 0,
+    "seeding": 1, "regularizers": 1, "progress": 1, "optim": 1, "activations": 1, "losses": 1,
+    "data": 2, "models": 2, "train": 3, "classify": 3, "experiments": 3, "plots": 4, "classify_plots": 5, "checks": 5,
+    "widgets": 6,
 }
 
 

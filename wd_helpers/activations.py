@@ -188,7 +188,7 @@ def _leaky_relu(x: torch.Tensor, alpha: float = 0.01) -> torch.Tensor:
 
 def _prelu(x: torch.Tensor, alpha: float = 0.25) -> torch.Tensor:
     """PReLU with a single shared weight alpha (torch's initial value is 0.25)."""
-    return prelu(x, torch.tensor([alpha], dtype=x.dtype))
+    return prelu(x, torch.tensor([alpha], dtype=x.dtype, device=x.device))
 
 
 def _elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .data import ImageData
+from .device import on_course_device
 from .models import MLP, StackedMLP
 from .regularizers import decay_param_groups
 from .seeding import derived_generator
@@ -153,6 +154,7 @@ def _fit(model, k, data, *, lr, num_epochs, batch_size, seed, weight_decay, opti
     return histories
 
 
+@on_course_device
 def train_classifier(
     model: nn.Module,
     data: ImageData,
@@ -199,6 +201,7 @@ def _rate_pair(rate) -> tuple[float, float]:
     return pair
 
 
+@on_course_device
 def dropout_mlp(
     data: ImageData, dropout1: float = 0.0, dropout2: float = 0.0, *, seed: int = 0,
     num_hiddens: tuple[int, int] = DEFAULT_HIDDENS, scratch: bool = True,
@@ -226,6 +229,7 @@ def train_dropout(
     return history
 
 
+@on_course_device
 def sweep_dropout(
     rates, *, data: ImageData, seed: int = 0, num_hiddens: tuple[int, int] = DEFAULT_HIDDENS,
     lr: float = DEFAULT_LR, num_epochs: int = DEFAULT_NUM_EPOCHS, batch_size: int | None = None,

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from .device import on_course_device
+
 
 @dataclass(frozen=True)
 class RegressionData:
@@ -35,6 +37,7 @@ class RegressionData:
         return self.X_train.shape[1]
 
 
+@on_course_device
 def synthetic_regression(
     *,
     n_train: int = 20,
@@ -137,6 +140,7 @@ def _stratified_order(y: torch.Tensor, generator: torch.Generator | None) -> tor
     return perm[torch.sort(position, stable=True).indices]
 
 
+@on_course_device
 def load_digits_data(*, n_train: int = DIGITS_N_TRAIN, seed: int = 0) -> ImageData:
     """scikit-learn's bundled 8×8 digits (1797 images, no download), pixels / 16, a stratified split.
 
@@ -191,6 +195,7 @@ class MissingDataError(DataError, FileNotFoundError):
     """Data files are not where they were looked for (and downloading was not asked for)."""
 
 
+@on_course_device
 def read_idx(path: str | os.PathLike, *, ndim: int | None = None) -> torch.Tensor:
     """Read an IDX file of unsigned bytes (gzip-compressed or plain) into a uint8 tensor.
 
@@ -278,6 +283,7 @@ def _missing_message(root: Path, missing: list[str], base_url: str) -> str:
     )
 
 
+@on_course_device
 def load_fashion_mnist(
     root: str | os.PathLike,
     *,
@@ -342,6 +348,7 @@ def default_data_root() -> Path:
     return Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_DATA_ROOT).expanduser()
 
 
+@on_course_device
 def load_course_images(
     root: str | os.PathLike | None = None, *, seed: int = 0, n_train: int | None = None
 ) -> tuple[ImageData, str]:

@@ -6,11 +6,13 @@ from torch import nn
 
 from . import losses
 from .activations import ACTIVATIONS
+from .device import on_course_device
 
 
 INITS = ("he", "pytorch")
 
 
+@on_course_device
 def deep_mlp(activation: str, depth: int, *, width: int = 64, num_inputs: int = 16, alpha: float = 0.1,
              init: str = "he", generator: torch.Generator | None = None) -> nn.Sequential:
     """``depth`` hidden layers Linear(width) → activation, then Linear(1), initialised from ``generator``.
@@ -57,6 +59,7 @@ class _Elementwise(nn.Module):
         return self.fn(x, self.alpha)
 
 
+@on_course_device
 def layer_gradient_norms(activation: str, depth: int, *, width: int = 64, batch_size: int = 256,
                          alpha: float = 0.1, init: str = "he", seed: int = 0) -> list[float]:
     """‖∂loss/∂W_l‖ for every hidden layer l = 1..depth of a freshly initialised deep MLP.
@@ -74,6 +77,7 @@ def layer_gradient_norms(activation: str, depth: int, *, width: int = 64, batch_
     return [layer.weight.grad.norm().item() for layer in hidden]
 
 
+@on_course_device
 def dead_relu_fraction(model: nn.Sequential, X: torch.Tensor) -> list[float]:
     """For each activation layer: the fraction of units that output 0 for every input in X."""
     fractions, h = [], X
@@ -94,6 +98,7 @@ LINE_LOSSES = {
 }
 
 
+@on_course_device
 def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float = 0.1) -> dict[str, tuple[float, float]]:
     """Fit y ≈ a·x + b under each loss in LINE_LOSSES (full-batch Adam from a = b = 0).
 

@@ -5,6 +5,7 @@ import math
 import torch
 from torch import nn
 
+from .device import on_course_device
 from .regularizers import dropout
 
 
@@ -51,6 +52,7 @@ class MLP(nn.Module):
     Without a generator, weights and scratch masks use the global generator as well.
     """
 
+    @on_course_device
     def __init__(
         self,
         num_inputs: int,
@@ -105,6 +107,7 @@ class StackedMLP(nn.Module):
     ``unstack()`` gives the K trained MLPs back.
     """
 
+    @on_course_device
     def __init__(self, models: list[MLP]):
         super().__init__()
         if not models or not all(isinstance(m, MLP) and m.scratch for m in models):

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from .device import on_course_device
+
 # ---------------------------------------------------------------- validation
 
 
@@ -289,6 +291,7 @@ def _check_x0(x0: Sequence[float] | torch.Tensor) -> torch.Tensor:
     return x0
 
 
+@on_course_device
 def trace(
     make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
     f: Callable[[torch.Tensor], torch.Tensor],
@@ -343,6 +346,7 @@ def first_nonfinite(points: torch.Tensor) -> int | None:
 
 
 @torch.no_grad()
+@on_course_device
 def loss_along(f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor) -> torch.Tensor:
     """f at each row of ``points`` (from ``trace``): shape (steps + 1,), NaN where the row is not finite."""
     if points.dim() != 2:

@@ -16,6 +16,7 @@ import functools
 import torch
 
 from .data import RegressionData, minibatch_indices, synthetic_regression
+from .device import on_course_device
 from .regularizers import check_penalty
 from .seeding import derived_generator
 
@@ -233,6 +234,7 @@ def _form(penalty: str, n: int, d: int) -> type:
     return _Dual if penalty == "l2" and n + 2 < d + 1 else _Primal
 
 
+@on_course_device
 def sweep_weight_decay(
     lambdas: Sequence[float],
     *,
@@ -417,6 +419,7 @@ def train_weight_decay(
     )[0]
 
 
+@on_course_device
 def train_with_optimizer(
     make_optimizer,
     *,

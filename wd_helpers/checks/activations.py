@@ -2,9 +2,11 @@
 
 import torch
 
+from ..device import on_course_device
 from ._report import _call, _report
 
 
+@on_course_device
 def check_sigmoid_derivative(fn) -> bool:
     """Exercise: σ′(x) = σ(x)(1 − σ(x)), written without autograd."""
     x = torch.linspace(-8, 8, 33)
@@ -19,6 +21,7 @@ def check_sigmoid_derivative(fn) -> bool:
     return _report(False, "express the derivative through σ(x) itself: σ(x)·(something)")
 
 
+@on_course_device
 def check_stable_softmax(fn) -> bool:
     """Exercise: a softmax over the last dimension that survives large scores."""
     probes = [torch.tensor([3.0, 1.0, -3.0]), torch.tensor([1000.0, 0.0, -1000.0]), torch.tensor([[0.5, 2.0], [800.0, 801.0]])]
@@ -37,6 +40,7 @@ def check_stable_softmax(fn) -> bool:
 OUTPUT_ACTIVATIONS = {"binary": "sigmoid", "multi-class": "softmax", "multi-label": "sigmoid", "regression": "identity"}
 
 
+@on_course_device
 def check_output_activation(task: str, answer) -> bool:
     """Exercise: the output activation for a task (binary, multi-class, multi-label, regression)."""
     if task not in OUTPUT_ACTIVATIONS:

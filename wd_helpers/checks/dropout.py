@@ -7,11 +7,13 @@ from torch import nn
 
 from ..classify import sweep_dropout
 from ..data import ImageData
+from ..device import on_course_device
 from ._report import _call, _report
 
 SWAP_TOLERANCE = 0.01  # test losses closer than this count as "about the same"
 
 
+@on_course_device
 def check_swap_prediction(prediction, *, data: ImageData, seed: int = 0) -> bool:
     """Exercise: swapping the rates, (p₁, p₂) = (0.5, 0.2) instead of (0.2, 0.5): is the final test loss
     "higher", "lower" or "about the same" (within SWAP_TOLERANCE)? The checker trains both and compares."""
@@ -26,6 +28,7 @@ def check_swap_prediction(prediction, *, data: ImageData, seed: int = 0) -> bool
     return _report(prediction == truth, measured)
 
 
+@on_course_device
 def check_drop_weights(fn) -> bool:
     """Exercise: ``drop_weights(W, p, generator)``, dropout on the weights (DropConnect): every entry of W
     is zeroed with probability p, survivors are scaled by 1/(1 − p), masks come from ``generator``."""
@@ -54,6 +57,7 @@ def check_drop_weights(fn) -> bool:
     return _report(True, "W · mask / (1 − p): each weight dropped with probability p, E[W̃] = W")
 
 
+@on_course_device
 def check_dropout_variance(fn) -> bool:
     """Exercise: ``variance(h, p)``: the variance of inverted dropout applied to a fixed activation h."""
     for h, p in ((2.0, 0.5), (1.0, 0.2), (-3.0, 0.8), (0.5, 0.0)):
@@ -73,6 +77,7 @@ def check_dropout_variance(fn) -> bool:
     return _report(True, "Var = h²·p/(1 − p): zero at p = 0, and it grows without bound as p → 1")
 
 
+@on_course_device
 def check_dropout_module(cls) -> bool:
     """Exercise: a ``cls(p)`` nn.Module doing inverted dropout that follows ``model.train()`` / ``model.eval()``."""
     try:

@@ -6,6 +6,7 @@ import torch
 
 from ..regularizers import l1_penalty, l2_penalty
 from ..train import History
+from ..device import on_course_device
 from ._report import _probe_tensors, _report
 
 
@@ -33,6 +34,7 @@ def check_l1_penalty(fn) -> bool:
     return _report(True, "‖w‖₁ = Σ|wᵢ|, and its gradient is sign(w)")
 
 
+@on_course_device
 def check_frobenius_penalty(fn) -> bool:
     """Exercise: write ``frobenius_penalty(W)`` = ½‖W‖_F² = ½ Σᵢⱼ Wᵢⱼ² for a weight matrix."""
     for W in _probe_tensors():
@@ -53,6 +55,7 @@ def check_frobenius_penalty(fn) -> bool:
     return _report(True, "½‖W‖_F² is the matrix version of ½‖w‖²: sum every squared entry")
 
 
+@on_course_device
 def check_best_lambda(answer, histories: list[History]) -> bool:
     """Exercise: from a sweep on validation data, pick the λ with the lowest validation loss."""
     if answer is None or answer is Ellipsis:
@@ -69,6 +72,7 @@ def check_best_lambda(answer, histories: list[History]) -> bool:
     )
 
 
+@on_course_device
 def check_norm_limit(answer) -> bool:
     """Exercise: as λ → ∞ (with a stable step size), what does ‖w‖ tend to?"""
     if answer is None or answer is Ellipsis:

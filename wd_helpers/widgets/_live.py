@@ -20,6 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
+from ..device import on_course_device
+
 CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
 
 _SLIDERS = (widgets.FloatLogSlider, widgets.FloatSlider, widgets.IntSlider, widgets.SelectionSlider)
@@ -181,6 +183,7 @@ class Explorer:
                 return
         # another thread holds the lock; it sees _dirty and trains the latest values
 
+    @on_course_device
     def _update(self, key):
         try:
             result = self._cache.get(key)

@@ -6,6 +6,7 @@ import torch
 from ..activations import ACTIVATIONS, PARAMETRIC, derivative
 from ..experiments import layer_gradient_norms
 from ..plots import log_axis
+from ..device import on_course_device
 from ._live import Explorer
 
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="360px")
@@ -110,11 +111,13 @@ class GradientDepthExplorer(Explorer):
         self.status.value = text
 
 
+@on_course_device
 def activation_explorer(**options) -> ActivationExplorer:
     """Build the activation explorer; display it by leaving it as a cell's last expression."""
     return ActivationExplorer(**options)
 
 
+@on_course_device
 def gradient_depth_explorer(**options) -> GradientDepthExplorer:
     """Build the vanishing-gradient explorer (depth and activation)."""
     return GradientDepthExplorer(**options)

@@ -5,6 +5,7 @@ import ipywidgets as widgets
 from ..classify import DEFAULT_NUM_EPOCHS, sweep_dropout
 from ..classify_plots import ClassifierCurves, describe_classifier
 from ..data import load_course_images
+from ..device import on_course_device
 from ._live import Explorer
 
 RATE_SLIDER = {"min": 0.0, "max": 0.9, "step": 0.05}  # p = 1 would drop every unit: nothing to learn
@@ -96,6 +97,7 @@ class DropoutExplorer(Explorer):
         self.show_outcome(self.title, summary, failed=history.diverged)
 
 
+@on_course_device
 def dropout_explorer(**options) -> DropoutExplorer:
     """Build the dropout explorer; display it by leaving it as a cell's last expression."""
     return DropoutExplorer(**options)

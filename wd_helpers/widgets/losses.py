@@ -5,12 +5,14 @@ import torch
 
 from ..experiments import LINE_LOSSES, fit_lines
 from ..losses import negative_log_likelihood_coin
+from ..device import on_course_device
 from ._live import Explorer
 
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="420px")
 LINE_COLORS = {"L1": "tab:green", "MSE": "tab:red", "Huber": "tab:blue"}
 
 
+@on_course_device
 def line_data(seed: int = 0):
     """20 points near y = 2x + 1 on [0, 10] (seeded noise); the last one becomes the outlier."""
     generator = torch.Generator().manual_seed(seed)
@@ -102,11 +104,13 @@ class CoinExplorer(Explorer):
         self.live.invalidate()  # the y-range follows the curve: a full redraw
 
 
+@on_course_device
 def outlier_explorer(**options) -> OutlierExplorer:
     """Build the outlier explorer (L1, MSE and Huber line fits)."""
     return OutlierExplorer(**options)
 
 
+@on_course_device
 def coin_explorer(**options) -> CoinExplorer:
     """Build the coin explorer (heads, flips → negative log-likelihood)."""
     return CoinExplorer(**options)

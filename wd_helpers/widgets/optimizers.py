@@ -5,6 +5,7 @@ import torch
 
 from .. import optim
 from ..plots import LossPerStep, TrajectoryPlot
+from ..device import on_course_device
 from ._live import Explorer, choice_slider, log_choices
 
 
@@ -104,6 +105,7 @@ class OptimizerExplorer(Explorer):
         self.show_outcome(self.title, f"{name}: {outcome}", failed=diverged is not None)
 
 
+@on_course_device
 def optimizer_explorer(**options) -> OptimizerExplorer:
     """Build the optimizer explorer; display it by leaving it as a cell's last expression."""
     return OptimizerExplorer(**options)

@@ -4,6 +4,7 @@ import ipywidgets as widgets
 
 from ..plots import LossCurves, NormCurve, describe
 from ..train import sweep_weight_decay
+from ..device import on_course_device
 from ._live import Explorer, choice_slider, log_choices
 
 # λ: exactly 0, then 1-2-3-5 steps per decade from 0.001 to 100 (log-spaced, with the lesson's 3)
@@ -70,6 +71,7 @@ class WeightDecayExplorer(Explorer):
         self.show_outcome(self.title, describe(history), failed=history.diverged)
 
 
+@on_course_device
 def weight_decay_explorer(**options) -> WeightDecayExplorer:
     """Build the weight-decay explorer; display it by leaving it as a cell's last expression."""
     return WeightDecayExplorer(**options)
