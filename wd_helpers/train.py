@@ -103,7 +103,7 @@ class History:
 
 @contextmanager
 def _one_thread():
-    """Run on TRAIN_THREADS torch threads, then restore the caller's setting.
+    """Run on TRAIN_THREADS torch threads, then restore the caller's setting (also as a decorator).
 
     Measured (benchmarks/bench_weight_decay.py): these matrices are tiny, and a second thread costs
     more than it saves; on a busy machine it waits for a core (one 20×201 SVD took 300 ms).
@@ -235,6 +235,7 @@ def _form(penalty: str, n: int, d: int) -> type:
 
 
 @on_course_device
+@_one_thread()  # every tensor here is tiny: under load, a second thread only waits (measured)
 def sweep_weight_decay(
     lambdas: Sequence[float],
     *,
@@ -262,13 +263,6 @@ def sweep_weight_decay(
     initial w ~ N(0, 1), bias 0, and the same minibatch order, so each History equals
     ``train_weight_decay(λ)`` with the same seed. ``lr`` may be one value or one per λ.
     """
-    with _one_thread():  # every tensor here is tiny: under load, a second thread only waits (measured)
-        return _sweep_weight_decay(lambdas, lr, num_epochs, batch_size, seed, penalty, decay_bias, loss, data,
-                                   n_train, n_test, num_inputs, noise)
-
-
-def _sweep_weight_decay(lambdas, lr, num_epochs, batch_size, seed, penalty, decay_bias, loss, data,
-                        n_train, n_test, num_inputs, noise) -> list[History]:
     lambd = _as_column("lambd", lambdas, len(lambdas), positive=False) if len(lambdas) else None
     if lambd is None:
         raise ValueError("lambdas must hold at least one value")

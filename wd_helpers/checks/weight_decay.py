@@ -4,12 +4,13 @@ import math
 
 import torch
 
+from ..device import on_course_device
 from ..regularizers import l1_penalty, l2_penalty
 from ..train import History
-from ..device import on_course_device
 from ._report import _probe_tensors, _report
 
 
+@on_course_device
 def check_l1_penalty(fn) -> bool:
     """Exercise: write ``l1(w)`` = Σ|wᵢ| (a scalar tensor that autograd can differentiate)."""
     for w in _probe_tensors():
