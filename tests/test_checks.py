@@ -31,6 +31,7 @@ def test_best_lambda_checker():
     assert not check_best_lambda(0.0 if best else 1.0, histories)
     assert not check_best_lambda(0.5, histories)
     assert not check_best_lambda(..., histories)
+    assert not check_best_lambda("ten", histories)  # a word is answered, never raised on
 
 
 def test_norm_limit_checker():

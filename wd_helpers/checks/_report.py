@@ -15,6 +15,16 @@ def _probe_tensors():
     ]
 
 
+def _number(answer, unset: str):
+    """The learner's numeric answer: (value, None), or (None, a message: ``unset`` when it is not set yet)."""
+    if answer is None or answer is Ellipsis:
+        return None, unset
+    try:
+        return float(answer), None
+    except (TypeError, ValueError):
+        return None, f"answer with a number, got {answer!r}"
+
+
 def _call(fn, *args):
     """Run the learner's function; (result, None) or (None, a message saying what went wrong)."""
     try:

@@ -5,7 +5,7 @@ import math
 import torch
 
 from ..device import on_course_device
-from ._report import _call, _report
+from ._report import _call, _number, _report
 
 
 @on_course_device
@@ -31,15 +31,12 @@ def check_stable_cross_entropy(fn) -> bool:
 @on_course_device
 def check_entropy(answer, p) -> bool:
     """Exercise: the entropy of the distribution p, in bits."""
-    if answer is None or answer is Ellipsis:
-        return _report(False, "set the answer to a number (bits)")
+    value, problem = _number(answer, "set the answer to a number (bits)")
+    if problem:
+        return _report(False, problem)
     p = torch.as_tensor(p, dtype=torch.float64)
     nonzero = p[p > 0]
     bits = float(-(nonzero * torch.log2(nonzero)).sum())
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return _report(False, f"answer with a number, got {answer!r}")
     if math.isclose(value, bits, rel_tol=1e-4):
         return _report(True, f"H = −Σ p log₂ p = {bits:.4g} bits")
     if math.isclose(value, bits * math.log(2), rel_tol=1e-4):

@@ -7,7 +7,7 @@ import torch
 
 from .. import optim
 from ..device import on_course_device
-from ._report import _report
+from ._report import _number, _report
 
 
 @on_course_device
@@ -41,12 +41,9 @@ def check_momentum_step(fn) -> bool:
 @on_course_device
 def check_largest_stable_lr(answer, *, curvature: float) -> bool:
     """Exercise: the largest η for which gradient descent converges on a quadratic of curvature L."""
-    if answer is None or answer is Ellipsis:
-        return _report(False, "set largest_stable_lr to a number")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return _report(False, f"answer with a number, got {answer!r}")
+    value, problem = _number(answer, "set largest_stable_lr to a number")
+    if problem:
+        return _report(False, problem)
     bound = 2.0 / curvature
     if math.isclose(value, bound, rel_tol=1e-3):
         return _report(True, f"η < 2/L = 2/{curvature:g} = {bound:.4g}: each step multiplies x by 1 − ηL")

@@ -7,7 +7,7 @@ import torch
 from ..device import on_course_device
 from ..regularizers import l1_penalty, l2_penalty
 from ..train import History
-from ._report import _probe_tensors, _report
+from ._report import _number, _probe_tensors, _report
 
 
 @on_course_device
@@ -59,10 +59,11 @@ def check_frobenius_penalty(fn) -> bool:
 @on_course_device
 def check_best_lambda(answer, histories: list[History]) -> bool:
     """Exercise: from a sweep on validation data, pick the λ with the lowest validation loss."""
-    if answer is None or answer is Ellipsis:
-        return _report(False, "set best_lambda to a value from the sweep")
+    value, problem = _number(answer, "set best_lambda to a value from the sweep")
+    if problem:
+        return _report(False, problem)
     best = min(histories, key=lambda h: h.final_test_loss)
-    chosen = next((h for h in histories if math.isclose(h.lambd, float(answer), rel_tol=1e-9)), None)
+    chosen = next((h for h in histories if math.isclose(h.lambd, value, rel_tol=1e-9)), None)
     if chosen is None:
         return _report(False, f"{answer} is not one of the swept values")
     if chosen is best:
@@ -76,12 +77,9 @@ def check_best_lambda(answer, histories: list[History]) -> bool:
 @on_course_device
 def check_norm_limit(answer) -> bool:
     """Exercise: as λ → ∞ (with a stable step size), what does ‖w‖ tend to?"""
-    if answer is None or answer is Ellipsis:
-        return _report(False, "set norm_limit to a number")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return _report(False, f"answer with a number, got {answer!r}")
+    value, problem = _number(answer, "set norm_limit to a number")
+    if problem:
+        return _report(False, problem)
     if value == 0.0:
         return _report(True, "every step multiplies w by (1 − ηλ), so the penalty wins and w → 0")
     return _report(False, "think of the update w ← (1 − ηλ) w − η∇L when λ dominates the data term")
