@@ -96,6 +96,16 @@ def test_notebooks_are_committed_without_outputs(notebook):
             assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"][:1]
 
 
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_sources_hold_no_control_characters(notebook):
+    # a JSON escape such as "\b" in "\\beta" written by a script becomes a backspace: the formula renders as "eta"
+    cells = json.loads(notebook.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        bad = sorted({f"U+{ord(c):04X}" for c in source if ord(c) < 32 and c not in "\n\t" or ord(c) == 127})
+        assert not bad, f"cell {index} holds control characters {bad}: {source[:80]!r}"
+
+
 def test_course_settings_turn_off_comms_over_subshells():
     settings = json.loads((ROOT / "jupyter" / "overrides.json").read_text())
     assert settings["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"

@@ -1,11 +1,33 @@
 """What every checker shares: one printed line, right or wrong, and never an exception."""
 
+import functools
+import math
+from decimal import Decimal, InvalidOperation
+
 import torch
 
 
 def _report(ok: bool, message: str) -> bool:
     print(("✓ correct: " if ok else "✗ not yet: ") + message)
     return ok
+
+
+def checker(fn):
+    """Decorate every public checker: whatever the learner passes, an error while checking is answered, not raised.
+
+    The checkers handle the answers they expect (numbers, names, functions) with a specific hint; this is the
+    net under them for everything else (a list where a name was expected, a tensor of the wrong dtype, ...).
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return bool(fn(*args, **kwargs))
+        except Exception as error:  # the learner's answer is arbitrary: report, never raise
+            return _report(False, f"could not check this answer ({type(error).__name__}: {error}); "
+                                  "see the exercise text for what to pass")
+
+    return wrapped
 
 
 def _probe_tensors():
@@ -19,14 +41,54 @@ def _number(answer, unset: str):
     """The learner's numeric answer: (value, None), or (None, a message: ``unset`` when it is not set yet)."""
     if answer is None or answer is Ellipsis:
         return None, unset
-    try:
-        return float(answer), None
-    except (TypeError, ValueError):
+    if isinstance(answer, bool):
         return None, f"answer with a number, got {answer!r}"
+    try:
+        value = float(answer)
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
+        return None, f"answer with a number, got {answer!r}"
+    if not math.isfinite(value):
+        return None, f"answer with a finite number, got {answer!r}"
+    return value, None
+
+
+def _typed_digits(answer) -> tuple[int, int] | None:
+    """(decimal exponent of the last digit typed, significant digits typed) of a number as written, e.g.
+    0.33 → (−2, 2), 2.16 → (−2, 3), 1e-05 → (−5, 1); None when it cannot be read as a decimal."""
+    text = answer.strip() if isinstance(answer, str) else repr(float(answer))
+    try:
+        sign, digits, exponent = Decimal(text).as_tuple()
+    except (InvalidOperation, ValueError):
+        return None
+    if not isinstance(exponent, int):
+        return None
+    significant = len("".join(map(str, digits)).lstrip("0")) or 1
+    return exponent, significant
+
+
+def _agrees(answer, target: float, *, rel_tol: float = 1e-6, min_significant: int = 2) -> bool:
+    """Does the learner's number equal ``target``, as far as the digits they typed go?
+
+    Accepts the exact value (to ``rel_tol``) and any rounding of it to at least ``min_significant``
+    significant digits: 0.33, 0.333 and 1/3 all agree with 1/3; 0.3 does not (one digit), nor does 0.34.
+    """
+    value, _ = _number(answer, "")
+    if value is None:
+        return False
+    if math.isclose(value, target, rel_tol=rel_tol, abs_tol=1e-12):
+        return True
+    typed = _typed_digits(answer)
+    if typed is None:
+        return False
+    exponent, significant = typed
+    half_unit = 0.5 * 10.0**exponent
+    return significant >= min_significant and abs(value - target) <= half_unit * (1 + 1e-9)
 
 
 def _call(fn, *args):
     """Run the learner's function; (result, None) or (None, a message saying what went wrong)."""
+    if not callable(fn):
+        return None, f"pass a function, got {type(fn).__name__}"
     try:
         result = fn(*args)
     except Exception as error:
@@ -34,3 +96,14 @@ def _call(fn, *args):
     if result is None or result is Ellipsis:
         return None, "the function returns nothing yet"
     return result, None
+
+
+def _tensor(result, shape, what: str):
+    """The learner's result as a float tensor of ``shape``: (tensor, None) or (None, a message naming the problem)."""
+    try:
+        tensor = torch.as_tensor(result, dtype=torch.float64)
+    except Exception:
+        return None, f"{what} should be a tensor, got {type(result).__name__}"
+    if tuple(tensor.shape) != tuple(shape):
+        return None, f"{what} should have shape {tuple(shape)}, got {tuple(tensor.shape)}"
+    return tensor, None

@@ -3,9 +3,10 @@
 import torch
 
 from ..device import on_course_device
-from ._report import _call, _report
+from ._report import _call, _report, checker
 
 
+@checker
 @on_course_device
 def check_sigmoid_derivative(fn) -> bool:
     """Exercise: σ′(x) = σ(x)(1 − σ(x)), written without autograd."""
@@ -21,6 +22,7 @@ def check_sigmoid_derivative(fn) -> bool:
     return _report(False, "express the derivative through σ(x) itself: σ(x)·(something)")
 
 
+@checker
 @on_course_device
 def check_stable_softmax(fn) -> bool:
     """Exercise: a softmax over the last dimension that survives large scores."""
@@ -40,6 +42,7 @@ def check_stable_softmax(fn) -> bool:
 OUTPUT_ACTIVATIONS = {"binary": "sigmoid", "multi-class": "softmax", "multi-label": "sigmoid", "regression": "identity"}
 
 
+@checker
 @on_course_device
 def check_output_activation(task: str, answer) -> bool:
     """Exercise: the output activation for a task (binary, multi-class, multi-label, regression)."""

@@ -8,11 +8,12 @@ from torch import nn
 from ..classify import sweep_dropout
 from ..data import ImageData
 from ..device import on_course_device
-from ._report import _call, _report
+from ._report import _call, _report, checker
 
 SWAP_TOLERANCE = 0.01  # test losses closer than this count as "about the same"
 
 
+@checker
 @on_course_device
 def check_swap_prediction(prediction, *, data: ImageData, seed: int = 0) -> bool:
     """Exercise: swapping the rates, (p₁, p₂) = (0.5, 0.2) instead of (0.2, 0.5): is the final test loss
@@ -28,6 +29,7 @@ def check_swap_prediction(prediction, *, data: ImageData, seed: int = 0) -> bool
     return _report(prediction == truth, measured)
 
 
+@checker
 @on_course_device
 def check_drop_weights(fn) -> bool:
     """Exercise: ``drop_weights(W, p, generator)``, dropout on the weights (DropConnect): every entry of W
@@ -57,6 +59,7 @@ def check_drop_weights(fn) -> bool:
     return _report(True, "W · mask / (1 − p): each weight dropped with probability p, E[W̃] = W")
 
 
+@checker
 @on_course_device
 def check_dropout_variance(fn) -> bool:
     """Exercise: ``variance(h, p)``: the variance of inverted dropout applied to a fixed activation h."""
@@ -77,6 +80,7 @@ def check_dropout_variance(fn) -> bool:
     return _report(True, "Var = h²·p/(1 − p): zero at p = 0, and it grows without bound as p → 1")
 
 
+@checker
 @on_course_device
 def check_dropout_module(cls) -> bool:
     """Exercise: a ``cls(p)`` nn.Module doing inverted dropout that follows ``model.train()`` / ``model.eval()``."""

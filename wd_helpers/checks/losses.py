@@ -5,9 +5,10 @@ import math
 import torch
 
 from ..device import on_course_device
-from ._report import _call, _number, _report
+from ._report import _call, _number, _report, checker
 
 
+@checker
 @on_course_device
 def check_stable_cross_entropy(fn) -> bool:
     """Exercise: cross-entropy from logits (N, C) and class indices (N,), mean over N, stable for large logits."""
@@ -28,6 +29,7 @@ def check_stable_cross_entropy(fn) -> bool:
     return _report(True, "mean of logsumexp(z) − z[target]: exact even for logits of ±1000")
 
 
+@checker
 @on_course_device
 def check_entropy(answer, p) -> bool:
     """Exercise: the entropy of the distribution p, in bits."""
@@ -52,6 +54,7 @@ LOSS_FOR_TASK = {
 }
 
 
+@checker
 @on_course_device
 def check_loss_for_task(task: str, answer) -> bool:
     """Exercise: the torch.nn loss for a task whose model ends in a plain Linear layer (logits)."""

@@ -7,9 +7,10 @@ import torch
 
 from .. import optim
 from ..device import on_course_device
-from ._report import _number, _report
+from ._report import _number, _report, checker
 
 
+@checker
 @on_course_device
 def check_momentum_step(fn) -> bool:
     """Exercise: one momentum step, v ← βv + g, x ← x − ηv; returns (new_x, new_v)."""
@@ -38,6 +39,7 @@ def check_momentum_step(fn) -> bool:
     return _report(False, "expected v ← βv + g and x ← x − ηv")
 
 
+@checker
 @on_course_device
 def check_largest_stable_lr(answer, *, curvature: float) -> bool:
     """Exercise: the largest η for which gradient descent converges on a quadratic of curvature L."""
@@ -72,6 +74,7 @@ def _race() -> dict:
     return first
 
 
+@checker
 @on_course_device
 def check_fastest_optimizer(prediction) -> bool:
     """Exercise: which optimizer first reaches f < 1e-4 on 0.1x₁² + 2x₂² from (−5, −2)?"""

@@ -7,9 +7,10 @@ import torch
 from ..device import on_course_device
 from ..regularizers import l1_penalty, l2_penalty
 from ..train import History
-from ._report import _number, _probe_tensors, _report
+from ._report import _number, _probe_tensors, _report, checker
 
 
+@checker
 @on_course_device
 def check_l1_penalty(fn) -> bool:
     """Exercise: write ``l1(w)`` = Σ|wᵢ| (a scalar tensor that autograd can differentiate)."""
@@ -35,6 +36,7 @@ def check_l1_penalty(fn) -> bool:
     return _report(True, "‖w‖₁ = Σ|wᵢ|, and its gradient is sign(w)")
 
 
+@checker
 @on_course_device
 def check_frobenius_penalty(fn) -> bool:
     """Exercise: write ``frobenius_penalty(W)`` = ½‖W‖_F² = ½ Σᵢⱼ Wᵢⱼ² for a weight matrix."""
@@ -56,6 +58,7 @@ def check_frobenius_penalty(fn) -> bool:
     return _report(True, "½‖W‖_F² is the matrix version of ½‖w‖²: sum every squared entry")
 
 
+@checker
 @on_course_device
 def check_best_lambda(answer, histories: list[History]) -> bool:
     """Exercise: from a sweep on validation data, pick the λ with the lowest validation loss."""
@@ -74,6 +77,7 @@ def check_best_lambda(answer, histories: list[History]) -> bool:
     )
 
 
+@checker
 @on_course_device
 def check_norm_limit(answer) -> bool:
     """Exercise: as λ → ∞ (with a stable step size), what does ‖w‖ tend to?"""
