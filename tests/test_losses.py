@@ -213,6 +213,47 @@ def test_multilabel_soft_margin_loss_matches_torch(reduction):
     )
 
 
+@pytest.mark.parametrize("margin", [0.0, 0.5, 1.0, 3.0])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multi_margin_loss_matches_torch(reduction, margin):
+    g = generator(18)
+    x = 2 * torch.randn(N, C, generator=g, requires_grad=True)
+    y = torch.randint(0, C, (N,), generator=g)
+    ours = L.multi_margin_loss(x, y, margin=margin, reduction=reduction)
+    theirs = F.multi_margin_loss(x, y, margin=margin, reduction=reduction)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(torch.autograd.grad(ours.sum(), x)[0], torch.autograd.grad(theirs.sum(), x)[0])
+
+
+def test_multi_margin_loss_is_zero_once_the_true_class_wins_by_the_margin():
+    scores, target = torch.tensor([[3.0, 1.0, -3.0]]), torch.tensor([0])  # wins by 2
+    assert L.multi_margin_loss(scores, target, margin=2.0).item() == 0.0
+    assert L.multi_margin_loss(scores, target, margin=3.0).item() == pytest.approx(1 / 3)  # (3 − 2) / C
+
+
+def test_train_linear_fits_a_separable_problem_and_is_seeded():
+    from wd_helpers.experiments import train_linear
+
+    g = generator(19)
+    X = torch.randn(64, 2, generator=g)
+    y = (X[:, 0] > 0).long()
+    model, history = train_linear(X, y, F.cross_entropy, outputs=2, optimizer="sgd", lr=1.0, steps=50)
+    assert len(history) == 51 and history[-1] < history[0] / 2
+    assert (model(X).argmax(1) == y).float().mean() > 0.9
+    assert train_linear(X, y, F.cross_entropy, outputs=2, steps=3)[1] == train_linear(
+        X, y, F.cross_entropy, outputs=2, steps=3)[1]
+
+
+@pytest.mark.parametrize("option, value", [("optimizer", "rmsprop"), ("lr", 0.0), ("steps", -1), ("steps", 1.5),
+                                           ("init_scale", 0.0), ("outputs", 0)])
+def test_train_linear_bad_options_raise_value_error_naming_them(option, value):
+    from wd_helpers.experiments import train_linear
+
+    kwargs = {"outputs": 2, option: value}
+    with pytest.raises(ValueError, match=option):
+        train_linear(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), F.cross_entropy, **kwargs)
+
+
 # ---------------------------------------------------------------- information theory
 
 
@@ -295,6 +336,10 @@ LOGITS, TARGET = torch.zeros(2, 4), torch.tensor([0, 3])
         (lambda: L.cross_entropy(LOGITS, torch.zeros(2, 3)), "logits and target"),
         (lambda: L.cross_entropy(LOGITS, TARGET, label_smoothing=1.5), "label_smoothing"),
         (lambda: L.soft_margin_loss(X, Y), "y must hold labels"),
+        (lambda: L.multi_margin_loss(LOGITS, TARGET, margin=-1.0), "margin"),
+        (lambda: L.multi_margin_loss(LOGITS, TARGET.float()), "target must hold integer class indices"),
+        (lambda: L.multi_margin_loss(LOGITS, torch.tensor([0, 4])), "target class indices"),
+        (lambda: L.multi_margin_loss(torch.zeros(4), TARGET), "scores must have shape"),
         (lambda: L.entropy(torch.tensor([1.2, -0.2])), "p must hold probabilities"),
         (lambda: L.entropy(torch.tensor([0.5, 0.4])), "p must sum to 1"),
         (lambda: L.kl_divergence(P, torch.tensor([[0.5, 0.5, 0.5, 0.5]] * 2)), "q must sum to 1"),

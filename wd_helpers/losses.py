@@ -232,6 +232,28 @@ def multilabel_soft_margin_loss(
     return _reduce(-per_label.mean(dim=-1), reduction)
 
 
+def multi_margin_loss(
+    scores: torch.Tensor, target: torch.Tensor, margin: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    """Multi-class hinge: (1/C) Σ_{i ≠ y} max(0, margin − s_y + s_i) for scores s (N, C), class y.
+
+    Zero, with zero gradient, once the true class's score beats every other by at least ``margin``;
+    cross-entropy, in contrast, keeps pushing. Equals ``torch.nn.MultiMarginLoss`` (p = 1, no weights).
+    """
+    _check_reduction(reduction)
+    if not margin >= 0:  # `not >=` also rejects NaN
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if scores.dim() != 2:
+        raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
+    if target.is_floating_point():
+        raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+    _check_class_indices(target, scores, "scores")
+    true_score = scores.gather(1, target.unsqueeze(1))  # s_y, (N, 1)
+    hinge = torch.clamp(margin - true_score + scores, min=0)  # (N, C); the i = y term is max(0, margin)
+    hinge = hinge.scatter(1, target.unsqueeze(1), 0.0)  # drop i = y
+    return _reduce(hinge.sum(dim=1) / scores.shape[1], reduction)
+
+
 # ---------------------------------------------------------------- information theory
 
 

@@ -1,57 +1,225 @@
 """Checkers for the losses notebook (02)."""
 
 import math
+import re
 
 import torch
+import torch.nn.functional as F
 
 from ..device import on_course_device
-from ._report import _call, _number, _report, checker
+from ._report import _agrees, _call, _number, _report, checker
+
+# ---------------------------------------------------------------- exercise 1: a stable cross-entropy
+
+_CE_PROBES = [  # (logits (N, C), class indices (N,)): a moderate case, then logits of ±1000
+    (torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), torch.tensor([0, 2])),
+    (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]]), torch.tensor([2, 1])),
+]
+
+
+def _close(value: float, target: float) -> bool:
+    return math.isclose(value, target, rel_tol=1e-5, abs_tol=1e-5)
+
+
+def _as_floats(result):
+    """The learner's result as a flat list of floats, or None when it is not numbers."""
+    try:
+        return [float(v) for v in torch.as_tensor(result, dtype=torch.float64).detach().reshape(-1)]
+    except Exception:
+        return None
+
+
+def _takes_one_hot(fn, logits, target) -> bool:
+    """Does fn give the right mean cross-entropy when handed one-hot targets instead of indices?"""
+    one_hot = F.one_hot(target, num_classes=logits.shape[1]).to(logits.dtype)
+    result, problem = _call(fn, logits.clone(), one_hot)
+    values = None if problem else _as_floats(result)
+    return values is not None and len(values) == 1 and _close(values[0], F.cross_entropy(logits, target).item())
 
 
 @checker
 @on_course_device
 def check_stable_cross_entropy(fn) -> bool:
     """Exercise: cross-entropy from logits (N, C) and class indices (N,), mean over N, stable for large logits."""
-    probes = [
-        (torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), torch.tensor([0, 2])),
-        (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]]), torch.tensor([2, 1])),
-    ]
-    for logits, target in probes:
+    for probe, (logits, target) in enumerate(_CE_PROBES):
+        per_example = F.cross_entropy(logits, target, reduction="none")
+        expected = per_example.mean().item()
         result, problem = _call(fn, logits.clone(), target.clone())
         if problem:
+            if problem.startswith("your function raised") and _takes_one_hot(fn, logits, target):
+                return _report(False, "your function expects one-hot targets, but it is given class indices (N,): "
+                                      "pick each row's entry at its class, e.g. log_probs[range(N), target] or gather")
             return _report(False, problem)
-        value = float(result)
-        expected = torch.nn.functional.cross_entropy(logits, target).item()
+        values = _as_floats(result)
+        if values is None:
+            return _report(False, f"return the loss as a number (a 0-d tensor), got {type(result).__name__}")
+        if len(values) == len(target) and len(values) > 1:
+            if all(_close(v, e) for v, e in zip(values, per_example.tolist())):
+                return _report(False, "you returned one loss per example: reduce with the mean (.mean()) to one number")
+            return _report(False, f"return one number (the mean over the batch), got {len(values)} values")
+        if len(values) != 1:
+            return _report(False, f"return one number (the mean over the batch), got {len(values)} values")
+        value = values[0]
         if not math.isfinite(value):
-            return _report(False, f"for logits {logits.tolist()} you got {value}: use log-softmax (log-sum-exp), not log(softmax)")
-        if not math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-5):
-            return _report(False, f"for logits {logits.tolist()} and targets {target.tolist()} expected {expected:.4f}, got {value:.4f}")
+            return _report(False, f"for logits {logits.tolist()} you got {value}: log(softmax(z)) is unstable (exp "
+                                  "overflows, or softmax rounds to 0 and log 0 = −inf); use log-softmax = "
+                                  "z − logsumexp(z)")
+        if _close(value, expected):
+            continue
+        if _close(value, -expected):
+            return _report(False, "missing minus sign: the loss is −log p̂[target], which is ≥ 0")
+        if _close(value, per_example.sum().item()):
+            return _report(False, f"that is the sum over the batch; take the mean (divide by N = {len(target)})")
+        if _close(value, -per_example.sum().item()):
+            return _report(False, "missing minus sign, and that is the sum over the batch: −mean of log p̂[target]")
+        if _takes_one_hot(fn, logits, target):
+            return _report(False, "your function expects one-hot targets, but it is given class indices (N,): "
+                                  "pick each row's entry at its class, e.g. log_probs[range(N), target] or gather")
+        if probe > 0:  # right for moderate logits, wrong for ±1000
+            return _report(False, f"right for moderate logits, but for logits {logits.tolist()} you got {value:.4f}, "
+                                  f"not {expected:.4f}: log(softmax(z)) loses the small probabilities (softmax "
+                                  "rounds them to 0); use log-softmax = z − logsumexp(z)")
+        return _report(False, f"for logits {logits.tolist()} and targets {target.tolist()} expected "
+                              f"{expected:.4f}, got {value:.4f}")
     return _report(True, "mean of logsumexp(z) − z[target]: exact even for logits of ±1000")
+
+
+# ---------------------------------------------------------------- exercise 2: entropy in bits
 
 
 @checker
 @on_course_device
 def check_entropy(answer, p) -> bool:
-    """Exercise: the entropy of the distribution p, in bits."""
+    """Exercise: the entropy of the distribution p, in bits (−Σ pᵢ log₂ pᵢ, with 0·log 0 = 0)."""
+    p = torch.as_tensor(p, dtype=torch.float64)
+    has_zero = bool((p == 0).any())
+    if isinstance(answer, (float, torch.Tensor)) and not isinstance(answer, bool):
+        try:
+            if math.isnan(float(answer)):
+                hint = " (0·log 0 came out as NaN: count it as 0, the limit of p log p)" if has_zero else ""
+                return _report(False, f"your answer is NaN{hint}")
+        except (TypeError, ValueError, RuntimeError):
+            pass
     value, problem = _number(answer, "set the answer to a number (bits)")
     if problem:
         return _report(False, problem)
-    p = torch.as_tensor(p, dtype=torch.float64)
     nonzero = p[p > 0]
     bits = float(-(nonzero * torch.log2(nonzero)).sum())
-    if math.isclose(value, bits, rel_tol=1e-4):
+    nats = bits * math.log(2)
+    if _agrees(answer, bits):
         return _report(True, f"H = −Σ p log₂ p = {bits:.4g} bits")
-    if math.isclose(value, bits * math.log(2), rel_tol=1e-4):
+    if _agrees(answer, nats):
         return _report(False, "that is in nats (natural log); divide by ln 2 for bits")
-    return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, with 0·log 0 = 0")
+    if _agrees(answer, bits * math.log10(2)):
+        return _report(False, "that uses the base-10 log; bits need log₂ (multiply by log₂ 10 ≈ 3.32)")
+    if _agrees(answer, -bits) or _agrees(answer, -nats) or _agrees(answer, -bits * math.log10(2)):
+        return _report(False, "missing minus sign: H = −Σ pᵢ log pᵢ is ≥ 0, since every log pᵢ ≤ 0")
+    if _agrees(answer, float(-torch.log2(nonzero).sum())):
+        return _report(False, "each −log₂ pᵢ must be weighted by its probability pᵢ: H = −Σ pᵢ log₂ pᵢ")
+    if len(p) > 1 and _agrees(answer, math.log2(len(p))) and not math.isclose(bits, math.log2(len(p))):
+        return _report(False, f"log₂ {len(p)} is the entropy of {len(p)} equally likely outcomes; use the given "
+                              "probabilities")
+    if has_zero:
+        return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, where a term with pᵢ = 0 counts 0 (0·log 0 = 0)")
+    return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, in bits")
 
 
-LOSS_FOR_TASK = {
+# ---------------------------------------------------------------- exercise 3: the loss for a task
+
+LOSS_FOR_TASK = {  # the standard loss when the model's last layer is a plain Linear (it outputs logits)
     "regression": "MSELoss",
     "binary": "BCEWithLogitsLoss",
     "multi-class": "CrossEntropyLoss",
     "multi-label": "BCEWithLogitsLoss",
 }
+
+_ACCEPTED = {  # task → {also-correct loss: what to add when accepting it}
+    "regression": {
+        "MSELoss": "the default (maximum likelihood under Gaussian noise)",
+        "L1Loss": "valid: robust to outliers (fits the median); MSELoss is the default",
+        "HuberLoss": "valid: quadratic near 0, linear for outliers; MSELoss is the default",
+        "SmoothL1Loss": "valid: Huber divided by β, robust to outliers; MSELoss is the default",
+    },
+    "binary": {
+        "BCEWithLogitsLoss": "sigmoid and log in one exact step",
+        "SoftMarginLoss": "valid for labels ±1 (it equals BCEWithLogitsLoss on (y + 1)/2); with 0/1 labels use "
+                          "BCEWithLogitsLoss",
+        "MultiLabelSoftMarginLoss": "with one label it equals BCEWithLogitsLoss, the usual name",
+    },
+    "multi-class": {
+        "CrossEntropyLoss": "log-softmax and NLL in one exact step",
+        "MultiMarginLoss": "valid: the multi-class hinge on raw scores (no probabilities); CrossEntropyLoss is the "
+                           "usual choice",
+    },
+    "multi-label": {
+        "BCEWithLogitsLoss": "one independent sigmoid + binary cross-entropy per label",
+        "MultiLabelSoftMarginLoss": "the same as BCEWithLogitsLoss averaged over labels",
+    },
+}
+
+_WRONG = {  # (task or "*", loss) → why it is not the answer
+    ("*", "BCELoss"): "BCELoss expects probabilities (after a sigmoid), but the model outputs logits; "
+                      "sigmoid + BCELoss also saturates (loss 100, gradient 0 from z ≈ 17): use BCEWithLogitsLoss",
+    ("multi-class", "NLLLoss"): "NLLLoss expects log-probabilities: it needs log_softmax (a LogSoftmax layer) first; "
+                                "on logits use CrossEntropyLoss = LogSoftmax + NLLLoss",
+    ("*", "NLLLoss"): "NLLLoss expects log-probabilities of one class among C (it needs log_softmax first)",
+    ("*", "KLDivLoss"): "KLDivLoss compares a log-probability input with a target distribution; "
+                        "the model outputs logits",
+    ("*", "GaussianNLLLoss"): "GaussianNLLLoss needs a predicted variance as well as the mean",
+    ("*", "PoissonNLLLoss"): "PoissonNLLLoss is for counts (a Poisson rate)",
+    ("multi-label", "CrossEntropyLoss"): "CrossEntropyLoss's softmax forces the classes to compete (probabilities "
+                                         "sum to 1), so several labels cannot all be likely: use one sigmoid per label",
+    ("multi-label", "MultiMarginLoss"): "MultiMarginLoss picks one correct class per example; labels here are "
+                                        "independent",
+    ("multi-class", "BCEWithLogitsLoss"): "BCEWithLogitsLoss treats each class as an independent yes/no: the classes "
+                                          "do not compete and the probabilities need not sum to 1; exactly one class "
+                                          "is right, so use CrossEntropyLoss",
+    ("multi-class", "MultiLabelSoftMarginLoss"): "that is a multi-label loss (independent yes/no per class); exactly "
+                                                 "one class is right, so use CrossEntropyLoss",
+    ("binary", "CrossEntropyLoss"): "with one output, softmax over a single logit is always 1 and the loss is always "
+                                    "0: nothing is learnt; use BCEWithLogitsLoss",
+    ("binary", "MultiMarginLoss"): "MultiMarginLoss needs one score per class; with one logit use BCEWithLogitsLoss",
+    ("regression", "CrossEntropyLoss"): "a classification loss: a regression target is a real number, not a class",
+    ("regression", "BCEWithLogitsLoss"): "a classification loss: a regression target is a real number, not a "
+                                         "yes/no label",
+    ("regression", "MultiLabelSoftMarginLoss"): "a classification loss: a regression target is a real number",
+    ("regression", "SoftMarginLoss"): "a classification loss for ±1 labels, not for real-valued targets",
+    ("regression", "MultiMarginLoss"): "a classification loss, not for real-valued targets",
+}
+for _task in LOSS_FOR_TASK:
+    if _task != "regression":
+        for _name in ("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"):
+            _WRONG[(_task, _name)] = (f"{_name} is a regression loss: it treats class labels as numbers to hit; "
+                                      f"use {LOSS_FOR_TASK[_task]} on the logits")
+
+_FUNCTIONAL = {  # torch.nn.functional name → class name
+    "mse_loss": "MSELoss", "l1_loss": "L1Loss", "huber_loss": "HuberLoss", "smooth_l1_loss": "SmoothL1Loss",
+    "cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "soft_margin_loss": "SoftMarginLoss",
+    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss", "multi_margin_loss": "MultiMarginLoss",
+    "kl_div": "KLDivLoss", "gaussian_nll_loss": "GaussianNLLLoss", "poisson_nll_loss": "PoissonNLLLoss",
+}
+_KNOWN = {name for names in _ACCEPTED.values() for name in names} | {name for _, name in _WRONG}
+_BY_KEY = {re.sub(r"[^a-z0-9]", "", name.lower()): name for name in _KNOWN}
+_BY_KEY.update({re.sub(r"[^a-z0-9]", "", f.lower()): name for f, name in _FUNCTIONAL.items()})
+
+
+def _loss_name(answer) -> str | None:
+    """The torch.nn loss class an answer names: a name in any case/spacing, with or without 'torch.nn.' or
+    'F.', with or without '()'; the class; an instance; or the torch.nn.functional function. None if none."""
+    if isinstance(answer, type):
+        text = answer.__name__
+    elif isinstance(answer, torch.nn.Module):
+        text = type(answer).__name__
+    elif callable(answer) and getattr(answer, "__name__", None):
+        text = answer.__name__
+    elif isinstance(answer, str):
+        text = answer.strip()
+        text = re.sub(r"\(.*\)\s*$", "", text)  # nn.MSELoss() → nn.MSELoss
+        text = text.rsplit(".", 1)[-1]  # torch.nn.MSELoss, nn.MSELoss, F.mse_loss → the last part
+    else:
+        return None
+    return _BY_KEY.get(re.sub(r"[^a-z0-9]", "", text.lower()))
 
 
 @checker
@@ -61,10 +229,20 @@ def check_loss_for_task(task: str, answer) -> bool:
     if task not in LOSS_FOR_TASK:
         raise ValueError(f"task must be one of {list(LOSS_FOR_TASK)}, got {task!r}")
     if answer is None or answer is Ellipsis:
-        return _report(False, "set the answer to a loss class name, e.g. 'MSELoss'")
-    expected = LOSS_FOR_TASK[task]
-    if str(answer) == expected:
-        return _report(True, f"{task} with a Linear output layer: {expected}")
-    if str(answer) in ("BCELoss", "NLLLoss"):
-        return _report(False, f"{answer} expects probabilities / log-probabilities; the model outputs logits")
-    return _report(False, f"not the loss for {task}; see the task → last layer → loss table")
+        return _report(False, "set the answer to a loss, e.g. 'MSELoss' or nn.MSELoss")
+    name = _loss_name(answer)
+    other_loss = isinstance(answer, type) and issubclass(answer, torch.nn.modules.loss._Loss)
+    other_loss = other_loss or isinstance(answer, torch.nn.modules.loss._Loss)
+    if name is None and other_loss:  # a torch.nn loss, but none of those this exercise is about
+        return _report(False, f"{getattr(answer, '__name__', type(answer).__name__)} is not the loss for {task} "
+                              "with logits output; see the task → last layer → loss table")
+    if name is None:
+        shown = answer if isinstance(answer, str) else getattr(answer, "__name__", type(answer).__name__)
+        return _report(False, f"{str(shown)[:40]!r} is not a torch.nn loss I know; answer with a loss class name "
+                              "such as 'MSELoss', the class nn.MSELoss, or an instance")
+    if name in _ACCEPTED[task]:
+        return _report(True, f"{task} with a Linear (logits) output layer: {name} — {_ACCEPTED[task][name]}")
+    why = _WRONG.get((task, name)) or _WRONG.get(("*", name))
+    if why:
+        return _report(False, why)
+    return _report(False, f"{name} is not the loss for {task}; see the task → last layer → loss table")
