@@ -1,13 +1,229 @@
-"""Checkers of notebook 01 (activations)."""
+"""Checkers of notebook 01 (activations): one table per checker of right answers, named mistakes and garbage."""
 
+import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
+from wd_helpers import activations as act
 from wd_helpers.checks import check_output_activation, check_sigmoid_derivative, check_stable_softmax
 
 
-def test_activation_checkers_accept_right_answers_and_refuse_wrong_ones():
-    assert check_sigmoid_derivative(lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)))
-    assert not check_sigmoid_derivative(torch.sigmoid)
-    assert check_stable_softmax(lambda z: torch.exp(z - z.max(-1, keepdim=True).values) / torch.exp(z - z.max(-1, keepdim=True).values).sum(-1, keepdim=True))
-    assert not check_stable_softmax(lambda z: torch.exp(z) / torch.exp(z).sum(-1, keepdim=True))
-    assert check_output_activation("multi-class", "softmax") and not check_output_activation("multi-class", "sigmoid")
+def _verdict(capsys, check, *args):
+    ok = check(*args)
+    return ok, capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- σ′
+
+
+def _sigmoid_by_autograd(x):
+    x = x.detach().clone().requires_grad_()
+    torch.sigmoid(x).sum().backward()
+    return x.grad
+
+
+def _sigmoid_by_autograd_grad(x):
+    x = x.detach().clone().requires_grad_()
+    return torch.autograd.grad(torch.sigmoid(x).sum(), x)[0]
+
+
+def _raises(x):
+    raise RuntimeError("boom")
+
+
+SIGMOID_RIGHT = {
+    "formula": lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)),
+    "course sigmoid": lambda x: act.sigmoid(x) * (1 - act.sigmoid(x)),
+    "σ(x)σ(−x)": lambda x: torch.sigmoid(x) * torch.sigmoid(-x),
+    "exp form": lambda x: torch.exp(-x) / (1 + torch.exp(-x)) ** 2,
+    "autograd backward": _sigmoid_by_autograd,
+    "autograd.grad": _sigmoid_by_autograd_grad,
+    "act.derivative": lambda x: act.derivative(act.sigmoid, x),
+    "float64": lambda x: (torch.sigmoid(x) * (1 - torch.sigmoid(x))).double(),
+    "keeps grad": lambda x: (lambda s: s * (1 - s))(torch.sigmoid(x.requires_grad_())),
+}
+
+SIGMOID_WRONG = {  # the learner's function → a word the hint must contain
+    "σ itself": (torch.sigmoid, "σ(x) itself"),
+    "tanh′": (lambda x: 1 - torch.tanh(x) ** 2, "tanh"),
+    "1 − σ²": (lambda x: 1 - torch.sigmoid(x) ** 2, "1 − σ²"),
+    "x(1 − x)": (lambda x: x * (1 - x), "to x itself"),
+    "σ′ of σ(x)": (lambda x: torch.sigmoid(torch.sigmoid(x)) * (1 - torch.sigmoid(torch.sigmoid(x))), "wrong input"),
+    "σ′ of 2x": (lambda x: torch.sigmoid(2 * x) * (1 - torch.sigmoid(2 * x)), "wrong input"),
+    "σ′ of x/2": (lambda x: torch.sigmoid(x / 2) * (1 - torch.sigmoid(x / 2)), "wrong input"),
+    "negated": (lambda x: -torch.sigmoid(x) * (1 - torch.sigmoid(x)), "sign"),
+    "σ(1 + σ)": (lambda x: torch.sigmoid(x) * (1 + torch.sigmoid(x)), "(1 + σ(x))"),
+    "summed": (lambda x: (torch.sigmoid(x) * (1 - torch.sigmoid(x))).sum(), "shape"),
+    "flattened": (lambda x: (torch.sigmoid(x) * (1 - torch.sigmoid(x))).flatten(), "shape"),
+    "constant ¼": (lambda x: torch.full_like(x, 0.25), "σ(x)·(something)"),
+    "nan": (lambda x: x * float("nan"), "nan"),
+    "unfinished": (lambda x: None, "returns nothing"),
+    "raises": (_raises, "raised RuntimeError"),
+}
+
+GARBAGE = [None, ..., "sigmoid", 3, [1.0, 2.0], torch.zeros(3), lambda x: "text", lambda x: [0.25] * 3,
+           lambda x, y: x, lambda: 1.0]
+
+
+@pytest.mark.parametrize("name", SIGMOID_RIGHT)
+def test_sigmoid_derivative_accepts_every_correct_method(name, capsys):
+    ok, out = _verdict(capsys, check_sigmoid_derivative, SIGMOID_RIGHT[name])
+    assert ok, out
+
+
+@pytest.mark.parametrize("name", SIGMOID_WRONG)
+def test_sigmoid_derivative_names_the_mistake(name, capsys):
+    fn, named = SIGMOID_WRONG[name]
+    ok, out = _verdict(capsys, check_sigmoid_derivative, fn)
+    assert not ok and named in out, out
+
+
+@pytest.mark.parametrize("answer", GARBAGE, ids=repr)
+def test_sigmoid_derivative_answers_garbage_without_raising(answer, capsys):
+    ok, out = _verdict(capsys, check_sigmoid_derivative, answer)
+    assert not ok and out.startswith("✗")
+
+
+# ---------------------------------------------------------------- softmax
+
+
+def _row_max(z):
+    return z.max(dim=-1, keepdim=True).values
+
+
+def _stable(z):
+    e = torch.exp(z - _row_max(z))
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+SOFTMAX_RIGHT = {
+    "row max": _stable,
+    "amax": lambda z: torch.exp(z - z.amax(-1, keepdim=True)) / torch.exp(z - z.amax(-1, keepdim=True)).sum(-1, keepdim=True),
+    "logsumexp": lambda z: torch.exp(z - torch.logsumexp(z, dim=-1, keepdim=True)),
+    "torch.softmax": lambda z: torch.softmax(z, dim=-1),
+    "F.softmax": lambda z: F.softmax(z, dim=-1),
+    "course softmax": act.softmax,
+    "float64 in numpy-like style": lambda z: _stable(z.double()),
+    "in-place on its argument": lambda z: (lambda e: e / e.sum(-1, keepdim=True))(z.sub_(_row_max(z)).exp_()),
+}
+
+
+def _global_max(z):
+    e = torch.exp(z - z.max())
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _no_keepdim(z):
+    e = torch.exp(z - z.max(dim=-1).values)
+    return e / e.sum(dim=-1)
+
+
+def _no_keepdim_on_sum(z):
+    e = torch.exp(z - _row_max(z))
+    return e / e.sum(dim=-1)
+
+
+def _square_no_keepdim(z):  # passes on 1-D, broadcasts silently on (N, N)
+    e = torch.exp(z - z.max(dim=-1).values) if z.dim() == 2 and z.shape[0] == z.shape[1] else torch.exp(z - _row_max(z))
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+SOFTMAX_WRONG = {
+    "naive": (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True), "overflows"),
+    "global max": (_global_max, "GLOBAL maximum"),
+    "dim 0": (lambda z: torch.softmax(z, dim=0), "wrong dimension"),
+    "dim 1 (no 1-D)": (lambda z: torch.softmax(z, dim=1), "dim=-1"),
+    "no keepdim": (_no_keepdim, "keepdim"),
+    "no keepdim on the sum": (_no_keepdim_on_sum, "keepdim"),
+    "no keepdim, square batch": (_square_no_keepdim, "keepdim"),
+    "log-softmax": (lambda z: torch.log_softmax(z, dim=-1), "log-softmax"),
+    "flattened": (lambda z: _stable(z).flatten(), "shape"),
+    "summed": (lambda z: _stable(z).sum(), "shape"),
+    "unnormalised": (lambda z: torch.exp(z - _row_max(z)), "should be"),
+    "unfinished": (lambda z: None, "returns nothing"),
+    "raises": (_raises, "raised RuntimeError"),
+}
+
+
+@pytest.mark.parametrize("name", SOFTMAX_RIGHT)
+def test_stable_softmax_accepts_every_correct_form(name, capsys):
+    ok, out = _verdict(capsys, check_stable_softmax, SOFTMAX_RIGHT[name])
+    assert ok, out
+
+
+@pytest.mark.parametrize("name", SOFTMAX_WRONG)
+def test_stable_softmax_names_the_mistake(name, capsys):
+    fn, named = SOFTMAX_WRONG[name]
+    ok, out = _verdict(capsys, check_stable_softmax, fn)
+    assert not ok and named in out, out
+
+
+@pytest.mark.parametrize("answer", GARBAGE, ids=repr)
+def test_stable_softmax_answers_garbage_without_raising(answer, capsys):
+    ok, out = _verdict(capsys, check_stable_softmax, answer)
+    assert not ok and out.startswith("✗")
+
+
+def test_global_max_softmax_really_fails_only_on_rows_far_apart():
+    """The mistake the hint names: right for one row, 0/0 when another row sits 2000 below the global max."""
+    assert torch.allclose(_global_max(torch.tensor([1000.0, 0.0, -1000.0])), torch.softmax(torch.tensor([1000.0, 0.0, -1000.0]), -1))
+    assert torch.isnan(_global_max(torch.tensor([[1000.0, 999.0], [-1000.0, -1001.0]]))[1]).all()
+
+
+# ---------------------------------------------------------------- output activation
+
+OUTPUT_RIGHT = [
+    ("multi-class", "softmax"), ("multi-class", "Softmax"), ("multi-class", " SOFTMAX "),
+    ("multi-class", "nn.Softmax"), ("multi-class", "torch.nn.Softmax(dim=1)"), ("multi-class", "torch.softmax"),
+    ("multi-class", "F.softmax"), ("multi-class", nn.Softmax), ("multi-class", nn.Softmax(dim=1)),
+    ("multi-class", torch.softmax), ("multi-class", F.softmax), ("multi-class", act.softmax),
+    ("binary", "sigmoid"), ("binary", "torch.sigmoid"), ("binary", nn.Sigmoid), ("binary", "logistic"),
+    ("multi-label", "Sigmoid"), ("multi-label", torch.sigmoid), ("multi-label", "nn.Sigmoid()"),
+    ("regression", "identity"), ("regression", "none"), ("regression", "None"), ("regression", "nn.Identity"),
+    ("regression", nn.Identity), ("regression", "linear"), ("regression", "no activation"),
+]
+
+OUTPUT_WRONG = [  # (task, answer, a word the hint must contain)
+    ("multi-class", "identity", "raw scores are not probabilities"),
+    ("multi-class", "none", "CrossEntropyLoss applies"),
+    ("multi-class", nn.Identity, "logits"),
+    ("multi-class", "sigmoid", "need not sum to 1"),
+    ("multi-class", "relu", "unbounded"),
+    ("multi-class", nn.ReLU, "unbounded"),
+    ("multi-class", "tanh", "(−1, 1)"),
+    ("multi-class", "log_softmax", "log-probabilities"),
+    ("multi-class", nn.LogSoftmax, "log-probabilities"),
+    ("binary", "softmax", "single score is always 1"),
+    ("binary", "identity", "BCEWithLogitsLoss"),
+    ("multi-label", "softmax", "own probability"),
+    ("regression", "sigmoid", "(0, 1)"),
+    ("regression", "relu", "negative"),
+    ("regression", "softmax", "sum to 1"),
+    ("multi-class", "softplus", "is not one of"),
+]
+
+OUTPUT_GARBAGE = [None, ..., 3, 0.5, ["softmax"], {"a": 1}, torch.zeros(2), nn.Linear, int, lambda z: z, ""]
+
+
+@pytest.mark.parametrize(("task", "answer"), OUTPUT_RIGHT, ids=repr)
+def test_output_activation_accepts_every_correct_form(task, answer, capsys):
+    ok, out = _verdict(capsys, check_output_activation, task, answer)
+    assert ok, out
+
+
+@pytest.mark.parametrize(("task", "answer", "named"), OUTPUT_WRONG, ids=repr)
+def test_output_activation_refuses_with_the_reason(task, answer, named, capsys):
+    ok, out = _verdict(capsys, check_output_activation, task, answer)
+    assert not ok and named in out, out
+
+
+@pytest.mark.parametrize("answer", OUTPUT_GARBAGE, ids=repr)
+def test_output_activation_answers_garbage_without_raising(answer, capsys):
+    ok, out = _verdict(capsys, check_output_activation, "multi-class", answer)
+    assert not ok and out.startswith("✗")
+
+
+def test_output_activation_refuses_an_unknown_task_without_raising(capsys):
+    ok, out = _verdict(capsys, check_output_activation, "ranking", "softmax")
+    assert not ok and "task must be one of" in out

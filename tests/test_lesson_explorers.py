@@ -22,7 +22,22 @@ def test_layer_gradient_norms_refuse_bad_settings():
     with pytest.raises(ValueError, match="depth"):
         layer_gradient_norms("ReLU", 0)
     with pytest.raises(ValueError, match="init"):
-        layer_gradient_norms("ReLU", 3, init="xavier")
+        layer_gradient_norms("ReLU", 3, init="glorot")
+    with pytest.raises(ValueError, match="wrt"):
+        layer_gradient_norms("ReLU", 3, wrt="inputs")
+
+
+def test_each_activation_keeps_its_gradient_with_the_init_made_for_it():
+    """What backprop multiplies per layer (∂loss/∂z_l), first layer / last: Xavier suits tanh, He suits ReLU."""
+    def ratio(activation, init):
+        norms = layer_gradient_norms(activation, 20, init=init, wrt="pre-activations")
+        return norms[0] / norms[-1]
+
+    assert 0.1 < ratio("tanh", "xavier") < 10 and 0.1 < ratio("ReLU", "he") < 10
+    assert ratio("ReLU", "xavier") < 1e-2  # Xavier's variance is half what ReLU needs: √2 lost per layer
+    assert ratio("tanh", "pytorch") < 1e-4 and ratio("ReLU", "pytorch") < 1e-4  # nn.Linear's default: too small
+    assert max(ratio("sigmoid", init) for init in ("xavier", "he", "pytorch")) < 1e-9  # σ′ ≤ ¼ whatever the init
+    assert layer_gradient_norms("ReLU", 5) == layer_gradient_norms("ReLU", 5, wrt="weights")  # the default
 
 
 def test_mse_follows_an_outlier_and_l1_does_not():

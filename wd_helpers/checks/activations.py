@@ -1,60 +1,214 @@
 """Checkers for the activations notebook (01)."""
 
+import inspect
+
 import torch
 
 from ..device import on_course_device
-from ._report import _call, _report, checker
+from ._report import _call, _report, _tensor, checker
+
+# ---------------------------------------------------------------- exercise 1: σ′ = σ(1 − σ)
+
+
+def _sigmoid_prime(u: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(u)
+    return s * (1 - s)
+
+
+# common wrong answers: (what the learner computed, the hint that names the mistake)
+_SIGMOID_MISTAKES = (
+    (torch.sigmoid, "that is σ(x) itself, not its derivative: σ′(x) = σ(x)·(1 − σ(x))"),
+    (lambda x: 1 - torch.tanh(x) ** 2, "that is tanh′ = 1 − tanh²(x), the derivative of tanh: σ′(x) = σ(x)·(1 − σ(x))"),
+    (lambda x: 1 - torch.sigmoid(x) ** 2, "1 − σ² is the pattern of tanh′ (1 − tanh²); σ′(x) = σ(x)·(1 − σ(x))"),
+    (lambda x: x * (1 - x), "you applied s·(1 − s) to x itself: s must be σ(x), i.e. σ(x)·(1 − σ(x))"),
+    (lambda x: _sigmoid_prime(torch.sigmoid(x)), "σ(1 − σ) of the wrong input: you evaluated it at σ(x) instead of x"),
+    (lambda x: _sigmoid_prime(2 * x), "σ(1 − σ) of the wrong input: you evaluated it at 2x instead of x"),
+    (lambda x: _sigmoid_prime(x / 2), "σ(1 − σ) of the wrong input: you evaluated it at x/2 instead of x"),
+    (lambda x: -_sigmoid_prime(x), "the sign is flipped: σ is increasing, so σ′(x) = σ(x)·(1 − σ(x)) > 0"),
+    (lambda x: torch.sigmoid(x) * (1 + torch.sigmoid(x)), "σ(1 + σ): the second factor is (1 − σ(x)), not (1 + σ(x))"),
+)
 
 
 @checker
 @on_course_device
 def check_sigmoid_derivative(fn) -> bool:
-    """Exercise: σ′(x) = σ(x)(1 − σ(x)), written without autograd."""
-    x = torch.linspace(-8, 8, 33)
-    result, problem = _call(fn, x.clone())
-    if problem:
-        return _report(False, problem)
-    s = torch.sigmoid(x)
-    if torch.allclose(torch.as_tensor(result, dtype=torch.float32), s * (1 - s), atol=1e-6):
-        return _report(True, "σ′ = σ(1 − σ): largest (0.25) at x = 0, vanishing for large |x|")
-    if torch.allclose(torch.as_tensor(result, dtype=torch.float32), s, atol=1e-6):
-        return _report(False, "that is σ itself; differentiate it")
-    return _report(False, "express the derivative through σ(x) itself: σ(x)·(something)")
+    """Exercise: σ′(x) = σ(x)(1 − σ(x)), elementwise, same shape as x. Any correct method (formula or autograd) passes."""
+    probes = [torch.linspace(-8, 8, 33), torch.linspace(-3, 3, 12).reshape(3, 4)]
+    for x in probes:
+        result, problem = _call(fn, x.clone())
+        if problem:
+            return _report(False, problem)
+        result, problem = _tensor(result.detach() if isinstance(result, torch.Tensor) else result, x.shape,
+                                  f"σ′(x) for x of shape {tuple(x.shape)}")
+        if problem:
+            return _report(False, problem + ": σ′ acts elementwise, so return one value per input (no sum, no mean)")
+        if not torch.isfinite(result).all():
+            return _report(False, f"σ′ of {x.tolist()} gave nan or inf; σ′ is between 0 and 0.25 everywhere")
+        expected = _sigmoid_prime(x.double())
+        if torch.allclose(result, expected, atol=1e-6):
+            continue
+        for mistake, hint in _SIGMOID_MISTAKES:
+            if torch.allclose(result, mistake(x.double()), atol=1e-6):
+                return _report(False, hint)
+        return _report(False, "not σ′: express the derivative through σ(x) itself, σ′(x) = σ(x)·(something)")
+    return _report(True, "σ′ = σ(1 − σ): largest (0.25) at x = 0, vanishing for large |x|")
+
+
+# ---------------------------------------------------------------- exercise 2: a stable softmax
+
+
+def _global_max_softmax(z: torch.Tensor) -> torch.Tensor:
+    e = torch.exp(z - z.max())
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+_SOFTMAX_MISTAKES = (
+    (lambda z: torch.log_softmax(z, dim=-1),
+     "that is log-softmax (log-probabilities, all ≤ 0); softmax is its exponential, exp(z − m) / Σ exp(z − m)"),
+    (lambda z: torch.softmax(z, dim=0),
+     "softmax over the wrong dimension: your columns sum to 1; normalise over the LAST dimension (dim=-1) so that "
+     "each row of scores sums to 1"),
+    (_global_max_softmax,
+     "you subtracted the GLOBAL maximum z.max() over all entries. Exact on paper, but a row far below that "
+     "maximum (scores around −1000 next to a row around +1000) underflows to 0/0 = nan: subtract each row's own "
+     "maximum, z.max(dim=-1, keepdim=True).values"),
+    (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True),
+     "no stabilisation: exp(1000) overflows to inf and inf/inf is nan; subtract the row's largest score first"),
+)
 
 
 @checker
 @on_course_device
 def check_stable_softmax(fn) -> bool:
-    """Exercise: a softmax over the last dimension that survives large scores."""
-    probes = [torch.tensor([3.0, 1.0, -3.0]), torch.tensor([1000.0, 0.0, -1000.0]), torch.tensor([[0.5, 2.0], [800.0, 801.0]])]
+    """Exercise: a softmax over the last dimension that survives large scores, for 1-D scores and (N, C) batches."""
+    probes = [
+        torch.tensor([3.0, 1.0, -3.0]),
+        torch.tensor([1000.0, 0.0, -1000.0]),
+        torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.0]]),  # rows far apart
+        torch.tensor([[0.5, 2.0], [800.0, 801.0]]),  # square: a missing keepdim broadcasts silently
+    ]
     for z in probes:
         result, problem = _call(fn, z.clone())
         if problem:
+            if "must match the size" in problem or "(3) must match" in problem:
+                return _report(False, f"on scores of shape {tuple(z.shape)}, {problem}. Missing keepdim=True? "
+                                      "z.max(dim=-1) and .sum(dim=-1) drop the last dimension, so (N, C) − (N,) "
+                                      "does not broadcast row by row")
+            if "out of range" in problem and "imension" in problem:
+                return _report(False, f"on scores of shape {tuple(z.shape)}, {problem}. Use dim=-1 (the last "
+                                      "dimension), which exists for 1-D scores and (N, C) batches alike")
             return _report(False, problem)
-        result = torch.as_tensor(result, dtype=torch.float32)
+        result, problem = _tensor(result.detach() if isinstance(result, torch.Tensor) else result, z.shape,
+                                  f"softmax of scores of shape {tuple(z.shape)}")
+        if problem:
+            return _report(False, problem + ": softmax returns one probability per score (did you lose keepdim=True "
+                                            "or reduce over a dimension?)")
+        expected = torch.softmax(z.double(), dim=-1)
+        # 1e-4: float32 scores near ±1000 carry an absolute error of 6e-5 (z − logsumexp z loses those digits)
+        if torch.allclose(result, expected, atol=1e-4):
+            continue
+        for mistake, hint in _SOFTMAX_MISTAKES:
+            if torch.allclose(result, mistake(z.double()), atol=1e-6, equal_nan=True):
+                return _report(False, f"softmax({z.tolist()}) gave {result.tolist()}: {hint}")
+        if z.dim() == 2 and z.shape[0] == z.shape[1]:  # (N,) broadcasts along the columns of an (N, N) batch
+            for max_keepdim, sum_keepdim in ((False, False), (False, True), (True, False)):
+                e = torch.exp(z.double() - z.double().max(dim=-1, keepdim=max_keepdim).values)
+                if torch.allclose(result, e / e.sum(dim=-1, keepdim=sum_keepdim), atol=1e-6, equal_nan=True):
+                    return _report(False, f"softmax({z.tolist()}) gave {result.tolist()}: missing keepdim=True: "
+                                          "a max or sum over dim=-1 has shape (N,), which broadcasts along the "
+                                          "columns, not the rows")
         if not torch.isfinite(result).all():
-            return _report(False, f"softmax({z.tolist()}) gave {result.tolist()}: subtract the largest score first")
-        if not torch.allclose(result, torch.softmax(z, dim=-1), atol=1e-6):
-            return _report(False, f"softmax({z.tolist()}) should be {torch.softmax(z, dim=-1).tolist()}")
-    return _report(True, "exp(z − max z) / Σ exp(z − max z): the same values, and no overflow")
+            return _report(False, f"softmax({z.tolist()}) gave {result.tolist()}: nan or inf; subtract each row's "
+                                  "largest score before exp")
+        return _report(False, f"softmax({z.tolist()}) should be {[round(v, 4) for v in expected.flatten().tolist()]}, "
+                              f"got {[round(v, 4) for v in result.flatten().tolist()]}")
+    return _report(True, "exp(z − max z) / Σ exp(z − max z), the max taken per row: the same values, and no overflow")
 
+
+# ---------------------------------------------------------------- exercise 3: the output activation
 
 OUTPUT_ACTIVATIONS = {"binary": "sigmoid", "multi-class": "softmax", "multi-label": "sigmoid", "regression": "identity"}
+
+_SYNONYMS = {
+    "sigmoid": "sigmoid", "logistic": "sigmoid",
+    "softmax": "softmax",
+    "identity": "identity", "none": "identity", "linear": "identity", "noactivation": "identity",
+    "nothing": "identity", "noneidentity": "identity",
+    "relu": "relu", "tanh": "tanh", "logsoftmax": "logsoftmax", "logsigmoid": "logsigmoid",
+}
+_PREFIXES = ("torch.nn.functional.", "torch.nn.", "nn.functional.", "functional.", "nn.", "f.", "torch.", "act.")
+
+
+def _activation_name(answer) -> str | None:
+    """The activation a learner's answer names ('softmax', 'identity', ...), or None when it names none we know.
+
+    Accepts strings in any case ("Softmax", "nn.Softmax", "torch.softmax", "nn.Softmax(dim=1)"), torch.nn module
+    classes and instances (nn.Softmax, nn.Identity()), and functions (torch.softmax, F.softmax).
+    """
+    if isinstance(answer, str):
+        text = answer.strip().lower()
+    elif inspect.isclass(answer) or isinstance(answer, torch.nn.Module):
+        text = (answer if inspect.isclass(answer) else type(answer)).__name__.lower()
+    elif callable(answer):
+        text = str(getattr(answer, "__name__", "")).lower()
+    else:
+        return None
+    text = text.split("(")[0].strip()
+    for prefix in _PREFIXES:
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    text = "".join(ch for ch in text if ch.isalnum())  # "log_softmax", "no activation", "none / identity"
+    return _SYNONYMS.get(text)
+
+
+_WHY = {
+    "sigmoid": "sigmoid turns one score into one probability",
+    "softmax": "softmax turns C scores into C probabilities that sum to 1",
+    "identity": "any real value is a valid prediction",
+}
 
 
 @checker
 @on_course_device
 def check_output_activation(task: str, answer) -> bool:
-    """Exercise: the output activation for a task (binary, multi-class, multi-label, regression)."""
+    """Exercise: the activation that turns the last layer's raw scores (logits) into the prediction you report.
+
+    binary: sigmoid · multi-class: softmax · multi-label: sigmoid (per label) · regression: identity (none).
+    In training the loss applies it (BCEWithLogitsLoss, CrossEntropyLoss): the last layer itself is Linear.
+    """
     if task not in OUTPUT_ACTIVATIONS:
-        raise ValueError(f"task must be one of {list(OUTPUT_ACTIVATIONS)}, got {task!r}")
+        return _report(False, f"unknown task {task!r}: the task must be one of {list(OUTPUT_ACTIVATIONS)}")
     if answer is None or answer is Ellipsis:
-        return _report(False, "set answer to one of 'sigmoid', 'softmax', 'relu', 'identity'")
-    expected = OUTPUT_ACTIVATIONS[task]
-    if str(answer).lower() == expected:
-        return _report(True, f"{task}: {expected}" + (" (inside the loss, via logits)" if expected != "identity" else ""))
-    hints = {"relu": "ReLU outputs are unbounded above and cannot be probabilities",
-             "sigmoid": "sigmoid gives each class its own probability; they need not sum to 1",
-             "softmax": "softmax makes the outputs compete; use it when exactly one class is right",
-             "identity": "raw scores are not probabilities"}
-    return _report(False, hints.get(str(answer).lower(), f"answer with one of {sorted(set(OUTPUT_ACTIVATIONS.values()) | {'relu'})}"))
+        return _report(False, "set answer to one of 'sigmoid', 'softmax', 'relu', 'identity' (a string; "
+                              "'identity' or 'none' for no activation)")
+    expected, given = OUTPUT_ACTIVATIONS[task], _activation_name(answer)
+    if given == expected:
+        return _report(True, f"{task}: {expected}, {_WHY[expected]}" + (
+            "; in training the last layer stays Linear and the loss applies it to the logits" if expected != "identity"
+            else "; the last layer is Linear and MSELoss compares its output directly"))
+    if given is None:
+        return _report(False, f"{repr(answer)[:60]} is not one of 'sigmoid', 'softmax', 'relu', 'identity'")
+    hints = {
+        "relu": "ReLU outputs are unbounded above and exactly 0 for every negative score: not probabilities, "
+                "and a regression output could never be negative",
+        "tanh": "tanh outputs lie in (−1, 1): not probabilities, and a regression output could not leave (−1, 1)",
+        "logsoftmax": "log-softmax gives log-probabilities (≤ 0): CrossEntropyLoss computes it inside; the "
+                      "probabilities you report are softmax",
+        "logsigmoid": "log-sigmoid gives a log-probability (≤ 0); the probability you report is sigmoid",
+    }
+    if task == "multi-class":
+        hints["sigmoid"] = ("sigmoid gives each class its own probability and they need not sum to 1 (that is "
+                            "multi-label); exactly one digit is right, so use softmax")
+        hints["identity"] = ("the last layer does output raw scores (logits), and CrossEntropyLoss applies "
+                             "log-softmax to them itself in training, but raw scores are not probabilities: they "
+                             "are not in [0, 1] and do not sum to 1. The probabilities you report are softmax(scores)")
+    elif task in ("binary", "multi-label"):
+        hints["softmax"] = ("softmax makes the outputs compete and sum to 1 (softmax of a single score is always 1); "
+                            "each " + ("example" if task == "binary" else "label") + " needs its own probability: sigmoid")
+        hints["identity"] = ("a raw score (logit) is not a probability; BCEWithLogitsLoss applies sigmoid in "
+                             "training, and the probability you report is sigmoid(score)")
+    else:  # regression
+        hints["sigmoid"] = "sigmoid squashes the output into (0, 1): a target of 5 could never be reached"
+        hints["softmax"] = "softmax outputs probabilities that sum to 1, not real-valued predictions"
+    return _report(False, hints.get(given, f"{given} is not the output activation for {task}"))
