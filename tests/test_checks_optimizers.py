@@ -1,32 +1,170 @@
-"""Checkers of notebook 03 (optimizers)."""
+"""Checkers of notebook 03 (optimizers): a table per checker of right answers, named mistakes and garbage."""
 
+import numpy as np
+import pytest
 import torch
 
+import wd_helpers.optim
+from wd_helpers.checks import check_fastest_optimizer, check_largest_stable_lr, check_momentum_step
 
-def test_momentum_step_checker(capsys):
-    from wd_helpers.checks import check_momentum_step
-
-    def right(x, v, g, lr, beta):
-        v = beta * v + g
-        return x - lr * v, v
-
-    assert check_momentum_step(right)
-    assert not check_momentum_step(lambda x, v, g, lr, beta: (x - lr * v, beta * v + g))
-    assert "new v" in capsys.readouterr().out
-    assert not check_momentum_step(lambda x, v, g, lr, beta: None)
+# ---------------------------------------------------------------- exercise 1: one momentum step
 
 
-def test_largest_stable_lr_checker():
-    from wd_helpers.checks import check_largest_stable_lr
-
-    assert check_largest_stable_lr(1 / 3, curvature=6.0)
-    assert not check_largest_stable_lr(1 / 6, curvature=6.0)
-    assert not check_largest_stable_lr(..., curvature=6.0)
+def _right(x, v, g, lr, beta):
+    v = beta * v + g
+    return x - lr * v, v
 
 
-def test_fastest_optimizer_checker_accepts_only_the_measured_winner(capsys):
-    from wd_helpers.checks import check_fastest_optimizer
+def _in_place(x, v, g, lr, beta):
+    v.mul_(beta).add_(g)
+    x.sub_(lr * v)
+    return x, v
 
+
+def _raises(x, v, g, lr, beta):
+    raise RuntimeError("not finished")
+
+
+MOMENTUM_STEPS = [  # (the learner's function, verdict, a phrase the hint must contain)
+    (_right, True, "v ← βv + g"),
+    (_in_place, True, "v ← βv + g"),
+    (lambda x, v, g, lr, beta: [x - lr * (beta * v + g), beta * v + g], True, "v ← βv + g"),  # a list
+    (lambda x, v, g, lr, beta: tuple(t.numpy() for t in _right(x, v, g, lr, beta)), True, "v ← βv + g"),  # numpy
+    (lambda x, v, g, lr, beta: (x - lr * v, beta * v + g), False, "old velocity"),
+    (lambda x, v, g, lr, beta: _right(x, v, g, lr, beta)[::-1], False, "swapped"),
+    (lambda x, v, g, lr, beta: (x + lr * (beta * v + g), beta * v + g), False, "uphill"),
+    (lambda x, v, g, lr, beta: (x - lr * (beta * v + (1 - beta) * g), beta * v + (1 - beta) * g), False, "leaky average"),
+    (lambda x, v, g, lr, beta: (x - lr * (g + beta * (beta * v + g)), beta * v + g), False, "Nesterov"),
+    (lambda x, v, g, lr, beta: (x - (beta * v + lr * g), beta * v + lr * g), False, "holds η·g"),
+    (lambda x, v, g, lr, beta: (x - lr * (v + g), v + g), False, "forgot β"),
+    (lambda x, v, g, lr, beta: (x - (beta * v + g), beta * v + g), False, "forgot η"),
+    (lambda x, v, g, lr, beta: (x - 2 * lr * (beta * v + g), beta * v + g), False, "new_x should be"),
+    (lambda x, v, g, lr, beta: (x.flatten() - lr * (beta * v + g).flatten(), beta * v + g), False, "shape (2, 3)"),
+    (lambda x, v, g, lr, beta: (x - lr * (beta * v + g), (beta * v + g).sum()), False, "new_v should have shape"),
+    (lambda x, v, g, lr, beta: x - lr * (beta * v + g), False, "return two things"),
+    (lambda x, v, g, lr, beta: (x, v, g), False, "return two things"),
+    (lambda x, v, g, lr, beta: ("x", "v"), False, "new_x should be a tensor"),
+    (lambda x, v, g, lr, beta: None, False, "returns nothing"),
+    (lambda x, v, g, lr, beta: ..., False, "returns nothing"),
+    (_raises, False, "raised RuntimeError"),
+    (lambda x: x, False, "raised TypeError"),  # wrong number of parameters
+    (None, False, "pass a function"),
+    ("momentum", False, "pass a function"),
+]
+
+
+@pytest.mark.parametrize("fn, verdict, phrase", MOMENTUM_STEPS)
+def test_momentum_step_checker(fn, verdict, phrase, capsys):
+    assert check_momentum_step(fn) is verdict
+    out = capsys.readouterr().out
+    assert phrase in out, out
+    assert out.startswith("✓" if verdict else "✗")
+
+
+# ---------------------------------------------------------------- exercise 2: the bound on η for f = 3x²
+
+STABLE_LRS = [  # (answer, verdict, a phrase the hint must contain); f = 3x², L = f'' = 6, bound 2/L = 1/3
+    (1 / 3, True, "2/L"),
+    (2 / 6, True, "2/L"),
+    (0.33, True, "2/L"),  # rounded as a learner types it
+    (0.333, True, "2/L"),
+    (0.3333, True, "2/L"),
+    ("1/3", True, "2/L"),  # a fraction typed as a string
+    (" 0.33 ", True, "2/L"),
+    (np.float64(1 / 3), True, "2/L"),
+    (torch.tensor(1 / 3), True, "2/L"),
+    (0.3, False, "one significant digit"),
+    (0.32, False, "still converges"),
+    (0.25, False, "still converges"),
+    (0.34, False, "just above"),
+    (0.334, False, "just above"),
+    (1 / 6, False, "1/L"),
+    (0.17, False, "1/L"),
+    (2 / 3, False, "coefficient 3"),
+    (0.67, False, "coefficient 3"),
+    (0.0, False, "positive"),
+    (-1 / 3, False, "positive"),
+    (2.0, False, "above the bound"),
+    (0.05, False, "still converges"),
+    (..., False, "set largest_stable_lr"),
+    (None, False, "set largest_stable_lr"),
+    ("a third", False, "answer with a number"),
+    ("1/0", False, "answer with a number"),
+    ([1 / 3], False, "answer with a number"),
+    (float("nan"), False, "finite"),
+    (float("inf"), False, "finite"),
+    (True, False, "answer with a number"),
+]
+
+
+@pytest.mark.parametrize("answer, verdict, phrase", STABLE_LRS)
+def test_largest_stable_lr_checker(answer, verdict, phrase, capsys):
+    assert check_largest_stable_lr(answer, curvature=6.0) is verdict
+    out = capsys.readouterr().out
+    assert phrase in out, out
+
+
+def test_largest_stable_lr_checker_follows_the_curvature(capsys):
+    assert check_largest_stable_lr(0.5, curvature=4.0)
+    assert not check_largest_stable_lr(1 / 3, curvature=4.0)
+
+
+# ---------------------------------------------------------------- exercise 3: the race
+
+
+def _winner():
+    from wd_helpers.checks.optimizers import _race
+
+    first = _race()
+    return min(first, key=first.get)
+
+
+def test_the_race_has_one_winner_and_it_is_plain_gradient_descent():
+    from wd_helpers.checks.optimizers import _race
+
+    first = _race()
+    assert _winner() == "SGD"  # the notebook's exercise text leaves it to the learner; this pins the measurement
+    assert sorted(first.values())[0] < sorted(first.values())[1]
+
+
+FASTEST = [  # (answer, verdict, a phrase the hint must contain); the winner is SGD (pinned above)
+    ("SGD", True, "SGD is first"),
+    ("sgd", True, "SGD is first"),
+    (" SGD ", True, "SGD is first"),
+    ("'SGD'", True, "SGD is first"),
+    ("torch.optim.SGD", True, "SGD is first"),
+    (torch.optim.SGD, True, "SGD is first"),
+    (wd_helpers.optim.SGD, True, "SGD is first"),
+    ("Adam", False, "Adam is not first"),
+    ("adam", False, "Adam is not first"),
+    (" Adam ", False, "Adam is not first"),
+    (torch.optim.Adam, False, "Adam is not first"),
+    (wd_helpers.optim.Adam, False, "Adam is not first"),
+    ("momentum", False, "Momentum is not first"),
+    ("Heavy ball", False, "Momentum is not first"),
+    ("Ada-Grad", False, "AdaGrad is not first"),
+    (torch.optim.Adagrad, False, "AdaGrad is not first"),
+    (["Adam"], False, "one name"),
+    (("SGD",), False, "one name"),
+    ({"SGD"}, False, "one name"),
+    ("LBFGS", False, "not in the race"),
+    ("RMSProp", False, "not in the race"),
+    (torch.optim.LBFGS, False, "not in the race"),
+    ("", False, "not in the race"),
+    (None, False, "set prediction"),
+    (..., False, "set prediction"),
+    (3, False, "one name"),
+    (lambda: "SGD", False, "one name"),
+]
+
+
+@pytest.mark.parametrize("answer, verdict, phrase", FASTEST)
+def test_fastest_optimizer_checker(answer, verdict, phrase, capsys):
+    assert check_fastest_optimizer(answer) is verdict
+    out = capsys.readouterr().out
+    assert phrase in out, out
+
+
+def test_fastest_optimizer_checker_accepts_only_the_measured_winner():
     results = {name: check_fastest_optimizer(name) for name in ("SGD", "Momentum", "AdaGrad", "Adam")}
-    assert sum(results.values()) == 1
-    assert not check_fastest_optimizer("LBFGS")
+    assert sum(results.values()) == 1 and results[_winner()]

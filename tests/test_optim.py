@@ -319,3 +319,40 @@ def test_adam_bias_correction_uses_the_step_count():
     assert ratio.tolist() == pytest.approx([1.9 / math.sqrt(1.999)] * 2, rel=1e-3)
     # ... falling towards √(1 − β2)/(1 − β1) ≈ 0.32 as t grows: the trajectories part ways.
     assert (wrong - reference).abs().max() > 0.5
+
+
+# ---------------------------------------------------------------- momentum_rate
+
+
+@pytest.mark.parametrize("make, nesterov", [(Momentum, False), (Nesterov, True)])
+@pytest.mark.parametrize("lr, curvature, beta", [(0.3, 4.0, 0.5), (0.3, 0.2, 0.9), (0.1, 4.0, 0.9), (0.2, 2.0, 0.0)])
+def test_momentum_rate_is_the_measured_shrink_per_step(make, nesterov, lr, curvature, beta):
+    from wd_helpers.optim import momentum_rate
+
+    rate = momentum_rate(lr, curvature, beta, nesterov=nesterov)
+    f = lambda x: 0.5 * curvature * (x**2).sum()
+    x = trace(lambda p: make(p, lr=lr, momentum=beta), f, torch.tensor([1.0]), 100)[:, 0].abs()
+    measured = (x[80:].max() / x[40:60].max()).item() ** (1 / 40)  # envelopes: oscillating paths cross zero
+    assert measured == pytest.approx(rate, rel=0.03)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
+def test_momentum_rate_crosses_one_at_the_stability_bounds(beta):
+    from wd_helpers.optim import momentum_rate
+
+    L = 4.0
+    for nesterov, bound in ((False, 2 * (1 + beta) / L), (True, 2 * (1 + beta) / (L * (1 + 2 * beta)))):
+        assert momentum_rate(0.99 * bound, L, beta, nesterov=nesterov) < 1 < momentum_rate(1.01 * bound, L, beta, nesterov=nesterov)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=0.0, curvature=1.0, beta=0.5), "lr"),
+    (dict(lr=0.1, curvature=-1.0, beta=0.5), "curvature"),
+    (dict(lr=0.1, curvature=1.0, beta=1.0), "beta"),
+    (dict(lr=float("nan"), curvature=1.0, beta=0.5), "lr"),
+])
+def test_momentum_rate_rejects_bad_input(kwargs, message):
+    from wd_helpers.optim import momentum_rate
+
+    with pytest.raises(ValueError, match=message):
+        momentum_rate(**kwargs)

@@ -279,6 +279,29 @@ class AdamW(Adam):
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=True)
 
 
+# ---------------------------------------------------------------- momentum on one quadratic
+
+
+def momentum_rate(lr: float, curvature: float, beta: float, *, nesterov: bool = False) -> float:
+    """How fast (Nesterov) momentum converges on f(x) = L/2 · x²: the spectral radius of one step.
+
+    One step maps the state (x, v) linearly (g = L x):
+
+        heavy ball  v ← β v + g,  x ← x − η v            M = [[1 − ηL,       −ηβ ], [L, β]]
+        Nesterov    v ← β v + g,  x ← x − η (g + β v)    M = [[1 − ηL(1+β),  −ηβ²], [L, β]]
+
+    The distance to the minimum shrinks by about max |eigenvalue of M| per step: below 1 it converges,
+    above 1 it diverges. That happens exactly when ηL < 2(1 + β) (heavy ball), ηL < 2(1 + β)/(1 + 2β) (Nesterov).
+    """
+    _check_positive("lr", lr)
+    _check_positive("curvature", curvature)
+    _check_unit_interval("beta", beta)
+    eta, L = float(lr), float(curvature)
+    top = [1 - eta * L * (1 + beta), -eta * beta**2] if nesterov else [1 - eta * L, -eta * beta]
+    M = torch.tensor([top, [L, beta]], dtype=torch.float64)
+    return torch.linalg.eigvals(M).abs().max().item()
+
+
 # ---------------------------------------------------------------- trajectories
 
 

@@ -2,56 +2,122 @@
 
 import functools
 import math
+from fractions import Fraction
 
 import torch
 
 from .. import optim
 from ..device import on_course_device
-from ._report import _number, _report, checker
+from ._report import _agrees, _call, _number, _report, _tensor, _typed_digits, checker
+
+# ---------------------------------------------------------------- exercise 1: one momentum step
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.allclose(a, b.to(torch.float64), atol=1e-5, rtol=1e-5)
 
 
 @checker
 @on_course_device
 def check_momentum_step(fn) -> bool:
-    """Exercise: one momentum step, v ← βv + g, x ← x − ηv; returns (new_x, new_v)."""
+    """Exercise: one heavy-ball momentum step, v ← βv + g, x ← x − ηv; fn(x, v, g, lr, beta) returns (new_x, new_v)."""
     generator = torch.Generator().manual_seed(7)
-    x, v, g = (torch.randn(4, generator=generator) for _ in range(3))
+    shape = (2, 3)  # not 1-D, so a result that was flattened or summed is caught
+    x, v, g = (torch.randn(shape, generator=generator) for _ in range(3))
     lr, beta = 0.1, 0.8
-    try:
-        result = fn(x.clone(), v.clone(), g.clone(), lr, beta)
-    except Exception as error:
-        return _report(False, f"your function raised {type(error).__name__}: {error}")
-    if result is None or result is Ellipsis:
-        return _report(False, "the function returns nothing yet")
-    try:
-        new_x, new_v = result
-    except (TypeError, ValueError):
-        return _report(False, "return two things: (new_x, new_v)")
-    v_expected = beta * v + g
-    if torch.allclose(torch.as_tensor(new_v), v_expected, atol=1e-6) and torch.allclose(
-        torch.as_tensor(new_x), x - lr * v_expected, atol=1e-6
-    ):
-        return _report(True, "v ← βv + g, then x ← x − ηv")
-    if torch.allclose(torch.as_tensor(new_x), x - lr * v, atol=1e-6):
-        return _report(False, "update v first, then step with the new v")
-    if torch.allclose(torch.as_tensor(new_v), beta * v + (1 - beta) * g, atol=1e-6):
-        return _report(False, "that is a leaky average (1 − β)g; this course's momentum adds g itself, as torch does")
-    return _report(False, "expected v ← βv + g and x ← x − ηv")
+    result, problem = _call(fn, x.clone(), v.clone(), g.clone(), lr, beta)
+    if problem:
+        return _report(False, problem)
+    if isinstance(result, torch.Tensor) or not isinstance(result, (tuple, list)) or len(result) != 2:
+        return _report(False, "return two things, the new point and the new velocity: return new_x, new_v")
+    new_x, problem = _tensor(result[0], shape, "new_x")
+    if problem:
+        return _report(False, problem + " (the same shape as x)")
+    new_v, problem = _tensor(result[1], shape, "new_v")
+    if problem:
+        return _report(False, problem + " (the same shape as v)")
+
+    v_right = beta * v + g  # v_t = β v_{t-1} + g_t
+    x_right = x - lr * v_right  # x_t = x_{t-1} − η v_t
+    if _close(new_x, x_right) and _close(new_v, v_right):
+        return _report(True, "v ← βv + g, then x ← x − ηv (torch.optim.SGD with momentum, dampening 0)")
+    if _close(new_x, v_right) and _close(new_v, x_right):
+        return _report(False, "the two results are swapped: return new_x first, then new_v")
+    if _close(new_x, x + lr * v_right):
+        return _report(False, "the step goes uphill: subtract η·v from x, do not add it")
+    if _close(new_x, x - lr * v) and _close(new_v, v_right):
+        return _report(False, "the step used the old velocity: update v first, then step with the new v")
+    leaky = beta * v + (1 - beta) * g
+    if _close(new_v, leaky):
+        return _report(False, "that is a leaky average, v ← βv + (1 − β)g (Adam's m); heavy-ball momentum "
+                              "adds the whole gradient, v ← βv + g, as torch.optim.SGD does")
+    if _close(new_v, v_right) and _close(new_x, x - lr * (g + beta * v_right)):
+        return _report(False, "that is Nesterov's look-ahead step x ← x − η(g + βv); the exercise asks for "
+                              "heavy-ball momentum, x ← x − ηv")
+    if _close(new_v, beta * v + lr * g) and _close(new_x, x - (beta * v + lr * g)):
+        return _report(False, "your x is right, but your velocity holds η·g (v ← βv + ηg, x ← x − v); in this "
+                              "course, as in torch, v ← βv + g and η multiplies v in the step")
+    if _close(new_v, v + g):
+        return _report(False, "the velocity forgot β: v ← βv + g, not v + g")
+    if _close(new_v, v_right) and _close(new_x, x - v_right):
+        return _report(False, "the step forgot η: x ← x − η·v")
+    if _close(new_v, v_right):
+        return _report(False, "new_v is right; new_x should be x − η·new_v")
+    return _report(False, "expected v ← βv + g, then x ← x − ηv")
+
+
+# ---------------------------------------------------------------- exercise 2: the step-size bound
+
+
+def _as_fraction(answer):
+    """A learner's "1/3" typed as a string, read as a number; anything else unchanged."""
+    if isinstance(answer, str):
+        try:
+            return float(Fraction(answer.strip().replace(" ", "")))
+        except (ValueError, ZeroDivisionError):
+            return answer
+    return answer
 
 
 @checker
 @on_course_device
 def check_largest_stable_lr(answer, *, curvature: float) -> bool:
-    """Exercise: the largest η for which gradient descent converges on a quadratic of curvature L."""
+    """Exercise: the bound on η below which gradient descent converges on a quadratic with f'' = curvature.
+
+    The answer is the boundary 2/L itself (gradient descent converges for every η below it, and at η = 2/L
+    it oscillates for ever without converging). Accepts 2/L exactly, a fraction typed as a string ("1/3"),
+    and any rounding of it to two or more significant digits (0.33, 0.333).
+    """
+    answer = _as_fraction(answer)
     value, problem = _number(answer, "set largest_stable_lr to a number")
     if problem:
         return _report(False, problem)
-    bound = 2.0 / curvature
-    if math.isclose(value, bound, rel_tol=1e-3):
-        return _report(True, f"η < 2/L = 2/{curvature:g} = {bound:.4g}: each step multiplies x by 1 − ηL")
-    if math.isclose(value, 1.0 / curvature, rel_tol=1e-3):
-        return _report(False, "η = 1/L jumps straight to the minimum; larger steps still converge, up to a bound")
-    return _report(False, f"{value:g} is not the boundary; find η where |1 − ηL| = 1, with L = f''(x)")
+    L = float(curvature)
+    bound = 2.0 / L
+    if _agrees(answer, bound):
+        return _report(True, f"η < 2/L = 2/{L:g} = {bound:.4g}: each step multiplies x by 1 − ηL, and "
+                             f"|1 − ηL| < 1 exactly below it (at η = 2/L itself x flips sign for ever)")
+    if value <= 0:
+        return _report(False, "η must be positive: a step of size 0 or less never moves downhill")
+    if _agrees(answer, 1.0 / L):
+        return _report(False, f"η = 1/L = {1 / L:.4g} jumps straight to the minimum in one step, but larger "
+                              "steps still converge (they overshoot by less than they correct): find the bound")
+    coefficient = L / 2  # f = a·x² has f'' = 2a: the coefficient a is not the curvature
+    if _agrees(answer, 2.0 / coefficient):
+        return _report(False, f"you used the coefficient {coefficient:g} of x² as the curvature; "
+                              f"L is f''(x) = {L:g}")
+    near = math.isclose(value, bound, rel_tol=0.15)
+    if value > bound:
+        return _report(False, f"η = {value:g} is {'just ' if near else ''}above the bound: there |1 − ηL| > 1 "
+                              "and x grows every step")
+    typed = _typed_digits(answer)
+    if near and typed is not None and typed[1] < 2:
+        return _report(False, f"{value:g} is rounded to one significant digit; give the bound to two or more")
+    return _report(False, f"η = {value:g} still converges, so it is not the bound: the bound is where "
+                          "|1 − ηL| = 1, with L = f''(x)")
+
+
+# ---------------------------------------------------------------- exercise 3: the race
 
 
 _RACE = {  # the exercise's contestants, all with η = 0.4
@@ -60,6 +126,11 @@ _RACE = {  # the exercise's contestants, all with η = 0.4
     "AdaGrad": lambda p: optim.AdaGrad(p, lr=0.4),
     "Adam": lambda p: optim.Adam(p, lr=0.4),
 }
+_CLASSES = {  # an optimizer class (ours or torch's) named as the answer
+    optim.SGD: "SGD", torch.optim.SGD: "SGD", optim.Momentum: "Momentum",
+    optim.AdaGrad: "AdaGrad", torch.optim.Adagrad: "AdaGrad", optim.Adam: "Adam", torch.optim.Adam: "Adam",
+}
+_KEY = {name.lower(): name for name in _RACE}
 
 
 @functools.cache
@@ -74,13 +145,37 @@ def _race() -> dict:
     return first
 
 
+def _contestant(prediction):
+    """The contestant's name the learner meant, or (None, a hint naming what is wrong with the answer)."""
+    if prediction is None or prediction is Ellipsis:
+        return None, 'set prediction to one name, e.g. "SGD"'
+    if isinstance(prediction, (list, tuple, set, dict)):
+        return None, f'answer with one name, as a string (e.g. "SGD"), not a {type(prediction).__name__}'
+    if isinstance(prediction, type):
+        if prediction in _CLASSES:
+            return _CLASSES[prediction], None
+        return None, f"{prediction.__name__} is not in the race; answer with one of {list(_RACE)}"
+    if not isinstance(prediction, str):
+        return None, f'answer with one name, as a string (e.g. "SGD"), got {type(prediction).__name__}'
+    text = prediction.strip().strip("\"'").split(".")[-1]  # "torch.optim.Adam" → "Adam"
+    key = "".join(ch for ch in text.lower() if ch.isalnum())
+    if key in _KEY:
+        return _KEY[key], None
+    if key in ("sgdmomentum", "momentumsgd", "heavyball"):
+        return "Momentum", None
+    return None, f"{prediction.strip()!r} is not in the race; answer with one of {list(_RACE)}"
+
+
 @checker
 @on_course_device
 def check_fastest_optimizer(prediction) -> bool:
     """Exercise: which optimizer first reaches f < 1e-4 on 0.1x₁² + 2x₂² from (−5, −2)?"""
-    if prediction not in _RACE:
-        return _report(False, f"answer with one of {list(_RACE)}")
+    name, problem = _contestant(prediction)
+    if problem:
+        return _report(False, problem)
     first = _race()  # measured once, then remembered: a second guess answers at once
     winner = min(first, key=first.get)
     table = ", ".join(f"{n}: {s if s != math.inf else 'never (500)'}" for n, s in first.items())
-    return _report(prediction == winner, f"steps to f < 1e-4: {table}")
+    if name == winner:
+        return _report(True, f"{name} is first; steps to f < 1e-4: {table}")
+    return _report(False, f"{name} is not first; steps to f < 1e-4: {table}")

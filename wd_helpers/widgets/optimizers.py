@@ -34,7 +34,12 @@ LR_CHOICES = log_choices(1e-3, 10.0)  # 0.001 … 10, eight round values per dec
 
 
 class OptimizerExplorer(Explorer):
-    """Pick an optimizer and a function, drag lr / β / steps: the path and f per step redraw."""
+    """Pick an optimizer and a function, drag lr / β / steps: the path and f per step redraw.
+
+    The β sliders are shared (momentum β and Adam's β₁; RMSProp's α and Adam's β₂), so they start at the
+    notebook's momentum and RMSProp settings, β = 0.5 and α = 0.9, not at torch's Adam defaults
+    (β₁, β₂) = (0.9, 0.999); the notebook says so and sets them to torch's for Adam.
+    """
 
     def __init__(self, *, optimizer="SGD", lr=0.4, beta=0.5, beta2=0.9, steps=20, function=None):
         function = function or next(iter(FUNCTIONS))
