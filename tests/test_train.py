@@ -196,3 +196,136 @@ def test_primal_form_trains_l2_with_more_examples_than_inputs():
     history = sweep_weight_decay([0.0, 1.0], data=data, lr=0.01, num_epochs=50)
     assert not any(h.diverged for h in history)
     assert history[1].w_norm < history[0].w_norm
+
+
+def _soft_threshold_reference(lambd, *, lr, num_epochs, data, seed=0):
+    """Proximal SGD for loss + λ‖w‖₁ written out: gradient step, then w ← sign(w)·max(|w| − ηλ, 0)."""
+    from wd_helpers.seeding import derived_generator
+
+    generator = derived_generator(seed, "train")
+    n, d = data.X_train.shape
+    w = torch.randn(d, 1, generator=generator).double()
+    b = torch.zeros(1, 1, dtype=torch.float64)
+    X, y = data.X_train.double(), data.y_train.double()
+    for _ in range(num_epochs):
+        for idx in torch.randperm(n, generator=generator).split(5):
+            residual = X[idx] @ w + b - y[idx]
+            w = w - lr * 2 / len(idx) * X[idx].T @ residual
+            b = b - lr * 2 / len(idx) * residual.sum(0, keepdim=True)
+            w = torch.sign(w) * (w.abs() - lr * lambd).clamp_min(0.0)
+    return w.flatten(), float(b)
+
+
+def test_proximal_l1_equals_soft_thresholding_and_lands_on_exact_zeros():
+    data = synthetic_regression(n_train=50, generator=torch.Generator().manual_seed(1))
+    run = train_weight_decay(0.3, penalty="l1", proximal=True, data=data, num_epochs=60)
+    w_ref, b_ref = _soft_threshold_reference(0.3, lr=0.003, num_epochs=60, data=data)
+    assert torch.allclose(run.w.double(), w_ref, atol=1e-6) and run.b == pytest.approx(b_ref, abs=1e-6)
+    subgradient = train_weight_decay(0.3, penalty="l1", data=data, num_epochs=60)
+    assert (run.w == 0).sum() > 40  # exact zeros ...
+    assert (subgradient.w == 0).sum() == 0  # ... which the subgradient step never produces
+    assert run.options["proximal"] and "proximal" not in subgradient.options
+
+
+@pytest.mark.parametrize("kwargs", [{"penalty": "l2", "proximal": True}, {"penalty": "l1", "proximal": "yes"}])
+def test_proximal_needs_the_l1_penalty(kwargs):
+    with pytest.raises(ValueError, match="proximal"):
+        train_weight_decay(1.0, **kwargs)
+
+
+@pytest.mark.parametrize("decoupled, optimizer", [(False, torch.optim.Adam), (True, torch.optim.AdamW)])
+def test_train_adam_equals_torch_optim(decoupled, optimizer):
+    from wd_helpers.regularizers import decay_param_groups
+    from wd_helpers.train import train_adam, train_with_optimizer
+
+    reference = train_with_optimizer(lambda m: optimizer(decay_param_groups(m, 1.0), lr=0.01), num_epochs=25)
+    ours = train_adam(1.0, decoupled=decoupled, lr=0.01, num_epochs=25)
+    assert torch.allclose(ours.w, reference.w, atol=1e-5) and ours.b == pytest.approx(reference.b, abs=1e-5)
+    assert ours.test_loss == pytest.approx(reference.test_loss, rel=1e-4)
+    assert ours.options["optimizer"] == optimizer.__name__
+
+
+def test_train_adam_decay_rates_are_per_weight_for_adam_and_constant_for_adamw():
+    from wd_helpers.train import train_adam
+
+    adam, adamw = train_adam(1.0, num_epochs=5), train_adam(1.0, decoupled=True, num_epochs=5)
+    assert adam.decay_rates.shape == adamw.decay_rates.shape == (5, 200)
+    assert torch.all(adamw.decay_rates == 0.01)
+    assert adam.decay_rates.max() > 2 * adam.decay_rates.min()  # ηλ/√v̂ differs from weight to weight
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [({"lambd": -1.0}, "lambd"), ({"lr": 0.0}, "lr"), ({"num_epochs": 0}, "num_epochs"), ({"decoupled": 1}, "decoupled"),
+     ({"betas": (0.9, 1.0)}, "betas"), ({"eps": 0.0}, "eps"), ({"batch_size": 0}, "batch_size")],
+)
+def test_train_adam_bad_input_names_the_argument(kwargs, argument):
+    from wd_helpers.train import train_adam
+
+    with pytest.raises(ValueError, match=argument):
+        train_adam(**kwargs)
+
+
+@pytest.mark.parametrize("n_train", [20, 300])
+def test_l2_minimiser_zeroes_the_gradient_of_the_penalised_mean_squared_error(n_train):
+    from wd_helpers.train import l2_minimiser
+
+    data = synthetic_regression(n_train=n_train, generator=torch.Generator().manual_seed(0))
+    X, y = data.X_train.double(), data.y_train.double()
+    w, b = l2_minimiser(X, y, 0.5)
+    w, b = w.clone().requires_grad_(), torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    objective = ((X @ w + b - y.flatten()) ** 2).mean() + 0.5 * (w**2).sum() / 2
+    grad_w, grad_b = torch.autograd.grad(objective, (w, b))
+    assert grad_w.norm() < 1e-10 * 0.5 * w.norm() and abs(grad_b) < 1e-10
+
+
+def test_l2_minimiser_is_where_long_sgd_training_goes():
+    from wd_helpers.train import l2_minimiser
+
+    data = synthetic_regression(generator=torch.Generator().manual_seed(0))
+    w, b = l2_minimiser(data.X_train, data.y_train, 1.0)
+    run = train_weight_decay(1.0, num_epochs=3000)
+    assert run.w_norm == pytest.approx(float(w.norm()), rel=0.03)
+
+
+@pytest.mark.parametrize("lambd", [0.0, -1.0, float("nan"), "1", True])
+def test_l2_minimiser_needs_a_positive_lambda(lambd):
+    from wd_helpers.train import l2_minimiser
+
+    with pytest.raises(ValueError, match="lambd"):
+        l2_minimiser(torch.ones(3, 2), torch.ones(3, 1), lambd)
+
+
+@pytest.mark.parametrize("lambd, decay_bias", [(0.0, False), (3.0, False), (100.0, False), (100.0, True)])
+def test_largest_curvature_is_the_top_eigenvalue_of_the_autograd_hessian(lambd, decay_bias):
+    from wd_helpers.train import largest_curvature
+
+    X = synthetic_regression(n_train=5, num_inputs=6, generator=torch.Generator().manual_seed(0)).X_train.double()
+    y = torch.zeros(5, dtype=torch.float64)
+
+    def objective(wb):
+        w, b = wb[:-1], wb[-1]
+        return ((X @ w + b - y) ** 2).mean() + lambd / 2 * (w**2).sum() + (lambd / 2 * b**2 if decay_bias else 0.0)
+
+    hessian = torch.autograd.functional.hessian(objective, torch.zeros(7, dtype=torch.float64))
+    assert largest_curvature(X, lambd, decay_bias=decay_bias) == pytest.approx(float(torch.linalg.eigvalsh(hessian).max()))
+    if lambd == 0:  # the ½ in the loss halves the curvature
+        assert largest_curvature(X, loss="half_mse") == pytest.approx(largest_curvature(X) / 2)
+
+
+def test_largest_curvature_bound_separates_stable_from_diverging_full_batch_runs():
+    from wd_helpers.train import largest_curvature
+
+    data = synthetic_regression(generator=torch.Generator().manual_seed(0))
+    bound = 2 / largest_curvature(data.X_train, 100.0)
+    runs = sweep_weight_decay([100.0, 100.0], lr=[0.97 * bound, 1.03 * bound], batch_size=20, num_epochs=300)
+    assert [run.diverged for run in runs] == [False, True]
+
+
+@pytest.mark.parametrize("kwargs, argument", [({"lambd": -1.0}, "lambd"), ({"lambd": float("inf")}, "lambd"),
+                                              ({"loss": "l1"}, "loss")])
+def test_largest_curvature_bad_input_names_the_argument(kwargs, argument):
+    from wd_helpers.train import largest_curvature
+
+    with pytest.raises(ValueError, match=argument):
+        largest_curvature(torch.ones(3, 2), **kwargs)
