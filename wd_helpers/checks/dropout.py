@@ -1,4 +1,11 @@
-"""Checkers for the dropout notebook (05)."""
+"""Checkers for the dropout notebook (05).
+
+Each checker probes several dropout rates (never only p = 0.5, where "keep" and "drop" have the same
+probability and 1/p equals 1/(1 − p)), so that the common mistakes give measurably different results, and
+names the mistake it recognises. The learner's code may use torch's global generator: the checkers run it
+inside ``torch.random.fork_rng`` with a fixed seed, so a verdict never depends on luck and the learner's
+own random state is left as it was.
+"""
 
 import math
 
@@ -8,103 +15,265 @@ from torch import nn
 from ..classify import sweep_dropout
 from ..data import ImageData
 from ..device import on_course_device
-from ._report import _call, _report, checker
+from ._report import _call, _report, _tensor, checker
 
 SWAP_TOLERANCE = 0.01  # test losses closer than this count as "about the same"
+RATE_TOLERANCE = 0.01  # |fraction zeroed − p| allowed; the probes hold >= 60 000 entries (σ <= 0.002)
+CHECK_RATES = (0.2, 0.7)  # asymmetric rates: p and 1 − p, 1/p and 1/(1 − p) all differ
+_GLOBAL_SEED = 20240  # the global generator's seed while the learner's code runs
+
+
+def _fraction(mask: torch.Tensor) -> float:
+    return mask.double().mean().item()
+
+
+def _rate_mistake(zeroed: float, p: float, what: str) -> str | None:
+    """None when ``zeroed`` ≈ p; else a hint naming the mistake (keep/drop swapped, or simply off)."""
+    if abs(zeroed - p) <= RATE_TOLERANCE:
+        return None
+    if abs(zeroed - (1 - p)) <= RATE_TOLERANCE:
+        return (f"with p = {p} you zeroed {zeroed:.0%} of the {what}, that is 1 − p: the keep and drop "
+                f"probabilities are swapped (drop with probability p: keep = torch.rand(...) > p)")
+    return f"with p = {p} you zeroed {zeroed:.1%} of the {what}, expected about p = {p:.0%}"
+
+
+def _scale_mistake(out: torch.Tensor, original: torch.Tensor, p: float, what: str) -> str | None:
+    """None when the kept entries equal original / (1 − p); else a hint naming the scale used."""
+    kept = out != 0
+    ratio = (out[kept] / original[kept]).median().item()  # the factor applied to the survivors
+    if torch.allclose(out[kept], original[kept] / (1 - p), rtol=1e-4, atol=1e-6):
+        return None
+    if math.isclose(ratio, 1.0, rel_tol=1e-3):
+        return (f"the surviving {what} are not rescaled (vanilla dropout): divide them by (1 − p) while "
+                f"training, so that the expectation is unchanged and nothing is rescaled at test time")
+    if math.isclose(ratio, 1 / p, rel_tol=1e-3):
+        return f"the surviving {what} are divided by p; divide them by the keep probability 1 − p"
+    if math.isclose(ratio, 1 - p, rel_tol=1e-3):
+        return f"the surviving {what} are multiplied by (1 − p); divide them by (1 − p) instead"
+    return (f"with p = {p} the surviving {what} were multiplied by {ratio:.4g} (median); each must be "
+            f"multiplied by 1/(1 − p) = {1 / (1 - p):.4g}")
+
+
+def _normalised_choice(prediction) -> str | None:
+    if not isinstance(prediction, str):
+        return None
+    text = " ".join(prediction.lower().split())
+    return {"same": "about the same", "the same": "about the same"}.get(text, text)
 
 
 @checker
 @on_course_device
 def check_swap_prediction(prediction, *, data: ImageData, seed: int = 0) -> bool:
     """Exercise: swapping the rates, (p₁, p₂) = (0.5, 0.2) instead of (0.2, 0.5): is the final test loss
-    "higher", "lower" or "about the same" (within SWAP_TOLERANCE)? The checker trains both and compares."""
+    "higher", "lower" or "about the same" (within SWAP_TOLERANCE)? The checker trains both and compares.
+
+    Case and spacing are ignored ("Higher", " about the  same"); "same" means "about the same".
+    """
     choices = ("higher", "lower", "about the same")
-    if prediction not in choices:
-        return _report(False, f"answer with one of {list(choices)}")
+    choice = _normalised_choice(prediction)
+    if prediction is None or prediction is Ellipsis:
+        return _report(False, f"not answered yet: answer with one of {list(choices)}")
+    if choice not in choices:
+        return _report(False, f"answer with one of {list(choices)}, got {prediction!r}")
     usual, swapped = sweep_dropout([(0.2, 0.5), (0.5, 0.2)], data=data, seed=seed)
     diff = swapped.final_test_loss - usual.final_test_loss
     truth = "about the same" if abs(diff) < SWAP_TOLERANCE else ("higher" if diff > 0 else "lower")
     measured = (f"test loss {usual.final_test_loss:.3f} with (0.2, 0.5), {swapped.final_test_loss:.3f} with "
-                f"(0.5, 0.2): {truth}")
-    return _report(prediction == truth, measured)
+                f"(0.5, 0.2), a difference of {diff:+.3f}: {truth}")
+    if choice == truth:
+        return _report(True, measured)
+    if truth == "about the same":
+        why = ("the advice 'lighter dropout near the input' does not show on this data: which layer gets "
+               "the heavier rate changes the test loss by less than the tolerance")
+    elif choice == "about the same":
+        why = "here the order of the rates does matter by more than the tolerance"
+    else:
+        why = "the measurement goes the other way"
+    return _report(False, f"{measured} (tolerance {SWAP_TOLERANCE}); {why}")
+
+
+def _run_quietly(fn, *args, rerun: bool = False):
+    """_call with the global generator forked and seeded: deterministic, and the caller's state untouched.
+
+    ``rerun=True`` seeds the global generator differently, as a later call would find it: code that draws
+    from it (instead of the generator it is given) gets another mask, code that re-seeds it gets the same.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_GLOBAL_SEED + rerun)
+        return _call(fn, *args)
+
+
+def _all_or_nothing(zero: torch.Tensor, dim: int) -> bool:
+    """Are the zeros of a (rows, columns) mask whole rows (dim=1) or whole columns (dim=0)?"""
+    share = zero.double().mean(dim=dim)
+    return bool(((share == 0) | (share == 1)).all() and (share == 1).any())
 
 
 @checker
 @on_course_device
 def check_drop_weights(fn) -> bool:
     """Exercise: ``drop_weights(W, p, generator)``, dropout on the weights (DropConnect): every entry of W
-    is zeroed with probability p, survivors are scaled by 1/(1 − p), masks come from ``generator``."""
-    W = torch.randn(300, 200, generator=torch.Generator().manual_seed(5))
-    p = 0.3
-    out, problem = _call(fn, W.clone(), p, torch.Generator().manual_seed(6))
-    if problem:
-        return _report(False, problem)
-    out = torch.as_tensor(out)
-    if out.shape != W.shape:
-        return _report(False, f"the result has shape {tuple(out.shape)}, W has {tuple(W.shape)}: keep the shape")
-    zeroed = (out == 0).double().mean().item()
-    if abs(zeroed - p) > 0.01:
-        return _report(False, f"{zeroed:.1%} of the weights are zero, expected about p = {p:.0%}")
-    kept = out != 0
-    if torch.allclose(out[kept], W[kept], atol=1e-6):
-        return _report(False, "the survivors are not rescaled: divide them by (1 − p) so that E[W̃] = W")
-    if not torch.allclose(out[kept], W[kept] / (1 - p), atol=1e-5):
-        return _report(False, "each surviving weight should be W / (1 − p)")
-    again, _ = _call(fn, W.clone(), p, torch.Generator().manual_seed(6))
-    if not torch.equal(torch.as_tensor(again), out):
-        return _report(False, "the same generator state gave another mask: draw it with generator=generator")
-    same, _ = _call(fn, W.clone(), 0.0, torch.Generator().manual_seed(6))
-    if not torch.equal(torch.as_tensor(same), W):
-        return _report(False, "with p = 0 the weights must come back unchanged")
-    return _report(True, "W · mask / (1 − p): each weight dropped with probability p, E[W̃] = W")
+    is zeroed with probability p, on its own; survivors are scaled by 1/(1 − p); the mask comes from
+    ``generator``; W itself is left unchanged."""
+    W = torch.randn(300, 200, generator=torch.Generator().manual_seed(5))  # no exact zeros
+    for p in CHECK_RATES:
+        given = W.clone()
+        result, problem = _run_quietly(fn, given, p, torch.Generator().manual_seed(6))
+        if problem:
+            return _report(False, problem)
+        out, problem = _tensor(result, W.shape, "the result")
+        if problem:
+            return _report(False, f"{problem}: keep the shape of W")
+        if not torch.equal(given, W):
+            return _report(False, "your function changed W in place: return a new tensor (W * mask / (1 − p)) "
+                                  "and leave the weights as they were")
+        if not torch.isfinite(out).all():
+            return _report(False, f"with p = {p} the result holds inf or NaN")
+        zero = out == 0
+        if _all_or_nothing(zero, 1):
+            return _report(False, "you drop whole rows of W (all the weights into one unit), which is dropout "
+                                  "on the units; DropConnect drops each weight on its own: a mask of W's shape")
+        if _all_or_nothing(zero, 0):
+            return _report(False, "you drop whole columns of W (all the weights from one input), which is dropout "
+                                  "on the inputs; DropConnect drops each weight on its own: a mask of W's shape")
+        problem = _rate_mistake(_fraction(zero), p, "weights")
+        if problem:
+            return _report(False, problem)
+        problem = _scale_mistake(out, W.double(), p, "weights")
+        if problem:
+            return _report(False, problem)
+        again, _ = _run_quietly(fn, W.clone(), p, torch.Generator().manual_seed(6), rerun=True)
+        again, _ = _tensor(again, W.shape, "the result")
+        if again is None or not torch.equal(again, out):
+            return _report(False, "the same generator state gave another mask: draw it with generator=generator "
+                                  "(e.g. torch.rand(W.shape, generator=generator))")
+        other, _ = _run_quietly(fn, W.clone(), p, torch.Generator().manual_seed(7))
+        other, _ = _tensor(other, W.shape, "the result")
+        if other is None or torch.equal(other, out):
+            return _report(False, "another generator gave the same mask: the mask must come from the generator "
+                                  "passed in (generator=generator), not from one of your own")
+    same, problem = _run_quietly(fn, W.clone(), 0.0, torch.Generator().manual_seed(6))
+    same, shape_problem = (None, problem) if problem else _tensor(same, W.shape, "the result")
+    if same is None or not torch.allclose(same, W.double()):
+        return _report(False, f"with p = 0 the weights must come back unchanged ({shape_problem or 'they differ'})")
+    return _report(True, "W · mask / (1 − p): each weight dropped on its own with probability p, E[W̃] = W")
+
+
+_VARIANCE_PROBES = ((2.0, 0.5), (1.0, 0.2), (-3.0, 0.8), (0.5, 0.0), (1.5, 0.3))  # one h < 0, p = 0 included
+_VARIANCE_MISTAKES = [  # (wrong formula, hint naming the mistake)
+    (lambda h, p: h * h * p * (1 - p), "that is the variance of h·m without the 1/(1 − p) scaling; scale first"),
+    (lambda h, p: h * h * p, "you divided the variance by (1 − p); Var(a·X) = a²·Var(X), so divide by (1 − p)²"),
+    (lambda h, p: h * h / (1 - p), "that is E[h'²]; the variance subtracts (E[h'])² = h²"),
+    (lambda h, p: h * p / (1 - p), "the variance grows with h², not h (it is never negative)"),
+    (lambda h, p: h * h * (1 - p) / p if p else math.inf,
+     "p and 1 − p are swapped: m is 1 with probability 1 − p"),
+    (lambda h, p: p / (1 - p), "the variance depends on h too: it scales with h²"),
+]
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-9)
 
 
 @checker
 @on_course_device
 def check_dropout_variance(fn) -> bool:
-    """Exercise: ``variance(h, p)``: the variance of inverted dropout applied to a fixed activation h."""
-    for h, p in ((2.0, 0.5), (1.0, 0.2), (-3.0, 0.8), (0.5, 0.0)):
+    """Exercise: ``variance(h, p)``: the variance of inverted dropout applied to a fixed activation h,
+    h²·p/(1 − p). Probed at several h (one negative) and p (p = 0 included); float or 1-element tensor.
+    A wrong answer is named when it matches a known mistake at every probe."""
+    values = []
+    for h, p in _VARIANCE_PROBES:
         value, problem = _call(fn, h, p)
         if problem:
             return _report(False, problem)
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            return _report(False, f"return a number, got {value!r}")
-        expected = h * h * p / (1 - p)
-        if math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
-            continue
-        if math.isclose(value, h * h * p * (1 - p), rel_tol=1e-6):
-            return _report(False, "that is the variance of h·m without the 1/(1 − p) scaling; scale first")
-        return _report(False, f"for h = {h}, p = {p} expected a variance of {expected:.4g}, got {value:.4g}")
-    return _report(True, "Var = h²·p/(1 − p): zero at p = 0, and it grows without bound as p → 1")
+        except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of several elements
+            return _report(False, f"return one number, got {type(value).__name__}: {value!r:.60}")
+        if not math.isfinite(value):
+            return _report(False, f"for h = {h}, p = {p} your function returned {value}")
+        values.append(value)
+    wrong = [(h, p, v) for (h, p), v in zip(_VARIANCE_PROBES, values) if not _close(v, h * h * p / (1 - p))]
+    if not wrong:
+        return _report(True, "Var = h²·p/(1 − p): zero at p = 0, and it grows without bound as p → 1")
+    for formula, hint in _VARIANCE_MISTAKES:
+        if all(_close(v, formula(h, p)) for (h, p), v in zip(_VARIANCE_PROBES, values)
+               if math.isfinite(formula(h, p))):
+            return _report(False, hint)
+    h, p, value = wrong[0]
+    return _report(False, f"for h = {h}, p = {p} expected a variance of {h * h * p / (1 - p):.4g}, got {value:.4g}")
+
+
+def _module_output(model: nn.Module, X: torch.Tensor, *, rerun: bool = False):
+    """(output as a float64 tensor, None) or (None, a hint); also refuses an in-place change of X."""
+    given = X.clone()
+    out, problem = _run_quietly(model, given, rerun=rerun)
+    if problem:
+        return None, problem
+    if not torch.equal(given, X):
+        return None, "the layer changed its input in place: return a new tensor (X * mask / (1 − p))"
+    return _tensor(out.detach() if isinstance(out, torch.Tensor) else out, X.shape, "the layer's output")
 
 
 @checker
 @on_course_device
 def check_dropout_module(cls) -> bool:
-    """Exercise: a ``cls(p)`` nn.Module doing inverted dropout that follows ``model.train()`` / ``model.eval()``."""
+    """Exercise: a ``cls(p)`` nn.Module doing inverted dropout that follows ``model.train()`` / ``model.eval()``.
+
+    Probes p = 0.2 and 0.7 (rate and scale of the survivors), one mask per entry and per call, the identity
+    in eval mode and at p = 0, no in-place change of the input; the layer is switched through a parent
+    module, as in a real network, so a flag of its own is found out.
+    """
+    X = torch.rand(400, 250, generator=torch.Generator().manual_seed(7)) + 0.5  # all entries in [0.5, 1.5)
+    for p in CHECK_RATES:
+        try:
+            layer = cls(p)
+        except Exception as error:  # the learner's code may fail in any way
+            return _report(False, f"{getattr(cls, '__name__', cls)}({p}) raised {type(error).__name__}: {error}")
+        if not isinstance(layer, nn.Module):
+            return _report(False, "make it a subclass of torch.nn.Module")
+        model = nn.Sequential(nn.Identity(), layer)  # switched through its parent, as in a real model
+        model.train()
+        out, problem = _module_output(model, X)
+        if problem:
+            return _report(False, problem)
+        zero = out == 0
+        if zero.any() and (zero == zero[0]).all():
+            return _report(False, "every example got the same mask (one per feature): draw one per entry, "
+                                  "torch.rand(X.shape) > p")
+        problem = _rate_mistake(_fraction(zero), p, "entries in training mode")
+        if problem:
+            return _report(False, problem)
+        problem = _scale_mistake(out, X.double(), p, "entries")
+        if problem:
+            return _report(False, problem)
+        second, problem = _module_output(model, X, rerun=True)
+        if problem or torch.equal(second, out):
+            return _report(False, problem or "two calls in training mode gave the same mask: draw a new one at "
+                                             "every forward pass (do not re-seed inside forward)")
+        model.eval()
+        out, problem = _module_output(model, X)
+        if problem:
+            return _report(False, problem)
+        if not torch.allclose(out, X.double()):
+            if torch.allclose(out, X.double() * (1 - p)):
+                return _report(False, "in eval mode inverted dropout does nothing: no scaling by (1 − p) at test "
+                                      "time (that belongs to vanilla dropout)")
+            if (out == 0).any():
+                return _report(False, "after model.eval() the layer still drops: read self.training (set by "
+                                      "model.train() / model.eval()), not a flag of your own")
+            return _report(False, "after model.eval() the layer must return its input unchanged")
+        model.train()
+        out, problem = _module_output(model, X)
+        if problem or not (out == 0).any():
+            return _report(False, problem or "after model.train() the layer no longer drops: read self.training "
+                                             "at every forward pass")
     try:
-        layer = cls(0.5)
-    except Exception as error:  # the learner's code may fail in any way
-        return _report(False, f"{getattr(cls, '__name__', cls)}(0.5) raised {type(error).__name__}: {error}")
-    if not isinstance(layer, nn.Module):
-        return _report(False, "make it a subclass of torch.nn.Module")
-    X = torch.rand(200, 100, generator=torch.Generator().manual_seed(7)) + 0.5  # all entries > 0
-    model = nn.Sequential(nn.Identity(), layer)  # switched through its parent, as in a real model
-    model.train()
-    out, problem = _call(model, X)
-    if problem:
-        return _report(False, problem)
-    zeroed = (torch.as_tensor(out) == 0).double().mean().item()
-    if abs(zeroed - 0.5) > 0.02:
-        return _report(False, f"in training mode {zeroed:.0%} of the entries were zeroed, expected about 50%")
-    model.eval()
-    out, problem = _call(model, X)
-    if problem:
-        return _report(False, problem)
-    if not torch.equal(torch.as_tensor(out), X):
-        if torch.allclose(torch.as_tensor(out), X * 0.5):
-            return _report(False, "in eval mode inverted dropout does nothing: no scaling by (1 − p) at test time")
-        return _report(False, "after model.eval() the layer must return its input unchanged: read self.training")
-    return _report(True, "it drops in model.train() and is the identity in model.eval(), like nn.Dropout")
+        layer = cls(0.0)
+    except Exception as error:
+        return _report(False, f"{getattr(cls, '__name__', cls)}(0.0) raised {type(error).__name__}: {error}")
+    out, problem = _module_output(nn.Sequential(layer).train(), X)
+    if problem or not torch.allclose(out, X.double()):
+        return _report(False, problem or "with p = 0 the layer must return its input unchanged in training mode")
+    return _report(True, "it drops each entry with probability p, scales the survivors by 1/(1 − p), and is the "
+                         "identity in model.eval(), like nn.Dropout")
