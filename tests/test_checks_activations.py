@@ -58,6 +58,13 @@ SIGMOID_WRONG = {  # the learner's function → a word the hint must contain
     "flattened": (lambda x: (torch.sigmoid(x) * (1 - torch.sigmoid(x))).flatten(), "shape"),
     "constant ¼": (lambda x: torch.full_like(x, 0.25), "σ(x)·(something)"),
     "nan": (lambda x: x * float("nan"), "nan"),
+    "σ²": (lambda x: torch.sigmoid(x) ** 2, "σ(x)²"),
+    "σ(x)(1 − σ(−x))": (lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(-x)), "1 − σ(−x)"),
+    "1 − σ": (lambda x: 1 - torch.sigmoid(x), "1 − σ(x) = σ(−x)"),
+    "exp(−x)/(1 + exp(−x))": (lambda x: torch.exp(-x) / (1 + torch.exp(-x)), "exp(−x)/(1 + exp(−x))"),
+    "forward difference, float32": (lambda x: (torch.sigmoid(x + 1e-3) - torch.sigmoid(x)) / 1e-3, "finite difference"),
+    "central difference, float32": (lambda x: (torch.sigmoid(x + 1e-4) - torch.sigmoid(x - 1e-4)) / 2e-4,
+                                    "finite difference"),
     "unfinished": (lambda x: None, "returns nothing"),
     "raises": (_raises, "raised RuntimeError"),
 }
@@ -101,8 +108,6 @@ SOFTMAX_RIGHT = {
     "row max": _stable,
     "amax": lambda z: torch.exp(z - z.amax(-1, keepdim=True)) / torch.exp(z - z.amax(-1, keepdim=True)).sum(-1, keepdim=True),
     "logsumexp": lambda z: torch.exp(z - torch.logsumexp(z, dim=-1, keepdim=True)),
-    "torch.softmax": lambda z: torch.softmax(z, dim=-1),
-    "F.softmax": lambda z: F.softmax(z, dim=-1),
     "course softmax": act.softmax,
     "float64 in numpy-like style": lambda z: _stable(z.double()),
     "in-place on its argument": lambda z: (lambda e: e / e.sum(-1, keepdim=True))(z.sub_(_row_max(z)).exp_()),
@@ -132,12 +137,23 @@ def _square_no_keepdim(z):  # passes on 1-D, broadcasts silently on (N, N)
 SOFTMAX_WRONG = {
     "naive": (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True), "overflows"),
     "global max": (_global_max, "GLOBAL maximum"),
-    "dim 0": (lambda z: torch.softmax(z, dim=0), "wrong dimension"),
-    "dim 1 (no 1-D)": (lambda z: torch.softmax(z, dim=1), "dim=-1"),
+    "dim 0": (lambda z: torch.exp(z - z.amax(0, keepdim=True)) / torch.exp(z - z.amax(0, keepdim=True)).sum(0, keepdim=True),
+              "wrong dimension"),
+    "dim 1 (no 1-D)": (lambda z: torch.exp(z - z.amax(1, keepdim=True)) / torch.exp(z - z.amax(1, keepdim=True)).sum(1, keepdim=True),
+                       "dim=-1"),
+    "global max, global sum": (lambda z: torch.exp(z - z.max()) / torch.exp(z - z.max()).sum(), "ALL entries"),
+    "row max, global sum": (lambda z: torch.exp(z - _row_max(z)) / torch.exp(z - _row_max(z)).sum(), "ALL entries"),
+    "torch.softmax": (lambda z: torch.softmax(z, dim=-1), "ready-made softmax"),
+    "F.softmax": (lambda z: F.softmax(z, dim=-1), "ready-made softmax"),
+    "nn.Softmax": (lambda z: nn.Softmax(dim=-1)(z), "ready-made softmax"),
+    "Tensor.softmax": (lambda z: z.softmax(-1), "ready-made softmax"),
+    "torch.special.softmax": (lambda z: torch.special.softmax(z, -1), "ready-made softmax"),
+    "exp of log_softmax": (lambda z: torch.log_softmax(z, -1).exp(), "ready-made softmax"),
+    "the course's act.softmax, looked up": (lambda z: act.softmax(z), "ready-made softmax"),
     "no keepdim": (_no_keepdim, "keepdim"),
     "no keepdim on the sum": (_no_keepdim_on_sum, "keepdim"),
     "no keepdim, square batch": (_square_no_keepdim, "keepdim"),
-    "log-softmax": (lambda z: torch.log_softmax(z, dim=-1), "log-softmax"),
+    "log-softmax": (lambda z: z - _row_max(z) - torch.exp(z - _row_max(z)).sum(-1, keepdim=True).log(), "log-softmax"),
     "flattened": (lambda z: _stable(z).flatten(), "shape"),
     "summed": (lambda z: _stable(z).sum(), "shape"),
     "unnormalised": (lambda z: torch.exp(z - _row_max(z)), "should be"),
@@ -165,6 +181,15 @@ def test_stable_softmax_answers_garbage_without_raising(answer, capsys):
     assert not ok and out.startswith("✗")
 
 
+def test_stable_softmax_puts_the_library_back(capsys):
+    """The check swaps the ready-made softmaxes out while it runs the learner's function: all are back after."""
+    before = (torch.softmax, F.softmax, torch.special.softmax, torch.Tensor.softmax, act.softmax, torch.log_softmax)
+    check_stable_softmax(lambda z: torch.softmax(z, -1))
+    check_stable_softmax(_raises)
+    assert (torch.softmax, F.softmax, torch.special.softmax, torch.Tensor.softmax, act.softmax, torch.log_softmax) == before
+    assert torch.allclose(torch.tensor([1.0, 1.0]).softmax(-1), torch.tensor([0.5, 0.5]))
+
+
 def test_global_max_softmax_really_fails_only_on_rows_far_apart():
     """The mistake the hint names: right for one row, 0/0 when another row sits 2000 below the global max."""
     assert torch.allclose(_global_max(torch.tensor([1000.0, 0.0, -1000.0])), torch.softmax(torch.tensor([1000.0, 0.0, -1000.0]), -1))
@@ -182,6 +207,10 @@ OUTPUT_RIGHT = [
     ("multi-label", "Sigmoid"), ("multi-label", torch.sigmoid), ("multi-label", "nn.Sigmoid()"),
     ("regression", "identity"), ("regression", "none"), ("regression", "None"), ("regression", "nn.Identity"),
     ("regression", nn.Identity), ("regression", "linear"), ("regression", "no activation"),
+    ("multi-class", "the softmax"), ("multi-class", "softmax activation"), ("multi-class", "Softmax function"),
+    ("multi-class", torch.special.softmax), ("multi-class", lambda z: torch.softmax(z, dim=-1)),
+    ("multi-class", _stable), ("binary", "the sigmoid function"), ("binary", lambda t: 1 / (1 + torch.exp(-t))),
+    ("regression", lambda t: t), ("regression", "none / identity"),
 ]
 
 OUTPUT_WRONG = [  # (task, answer, a word the hint must contain)
@@ -201,9 +230,19 @@ OUTPUT_WRONG = [  # (task, answer, a word the hint must contain)
     ("regression", "relu", "negative"),
     ("regression", "softmax", "sum to 1"),
     ("multi-class", "softplus", "is not one of"),
+    ("multi-class", "logits", "raw scores themselves"),
+    ("multi-class", "argmax", "argmax picks the predicted class"),
+    ("multi-class", "relu", "do not sum to 1"),
+    ("multi-class", "tanh", "do not sum to 1"),
+    ("multi-class", lambda z: torch.sigmoid(z), "need not sum to 1"),
+    ("multi-class", lambda z: z, "raw scores are not probabilities"),
+    ("binary", "relu", "not probabilities"),
+    ("regression", "tanh", "could not leave (−1, 1)"),
+    ("regression", "logits", "used as it is"),
 ]
 
-OUTPUT_GARBAGE = [None, ..., 3, 0.5, ["softmax"], {"a": 1}, torch.zeros(2), nn.Linear, int, lambda z: z, ""]
+OUTPUT_GARBAGE = [None, ..., 3, 0.5, ["softmax"], {"a": 1}, torch.zeros(2), nn.Linear, int, lambda z: z, "",
+                  lambda z: 1 / 0, lambda z: "softmax", lambda: 1]
 
 
 @pytest.mark.parametrize(("task", "answer"), OUTPUT_RIGHT, ids=repr)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from wd_helpers.experiments import fit_lines, layer_gradient_norms
+from wd_helpers.widgets import activations as activation_widgets
 from wd_helpers.widgets import activation_explorer, coin_explorer, gradient_depth_explorer, outlier_explorer
 from wd_helpers.widgets.losses import line_data
 
@@ -50,6 +51,28 @@ def test_mse_follows_an_outlier_and_l1_does_not():
         fit_lines(x, y[:-1])
 
 
+def test_the_mse_line_is_the_least_squares_line():
+    x, y = line_data(0)
+    y[-1] += 50
+    exact = torch.linalg.lstsq(torch.stack([x, torch.ones_like(x)], dim=1), y[:, None]).solution[:, 0]
+    assert fits_close(fit_lines(x, y, steps=5)["MSE"], exact.tolist())  # exact whatever the Adam steps
+    threads = torch.get_num_threads()
+    fit_lines(x, y, steps=5)
+    assert torch.get_num_threads() == threads  # the learner's thread setting is restored
+
+
+def fits_close(fit, exact):
+    return all(abs(a - b) < 1e-3 for a, b in zip(fit, exact))
+
+
+def test_outlier_explorer_reports_each_slope_against_its_own_clean_fit():
+    explorer = outlier_explorer()
+    explorer.sliders["outlier"].value = 50.0
+    shift = {name: a - explorer.clean_fits[name][0] for name, (a, _) in explorer.fits.items()}
+    assert shift["MSE"] > 1 and max(abs(shift["L1"]), abs(shift["Huber"])) < 0.1
+    assert f"MSE {explorer.fits['MSE'][0]:.2f} ({shift['MSE']:+.2f})" in explorer.status.value
+
+
 def test_activation_explorer_draws_the_latest_function():
     explorer = activation_explorer(activation="sigmoid")
     figures = plt.get_fignums()
@@ -72,6 +95,26 @@ def test_gradient_depth_explorer_redraws_one_point_per_layer():
     assert "25 layers" in explorer.title.get_text()
     explorer.controls["activation"].value = "ReLU"
     assert explorer.norms == layer_gradient_norms("ReLU", 25)
+
+
+def test_activation_explorer_status_prints_clean_numbers():
+    """The grid holds x = 0 exactly (no 1.34e-07), negatives print with a true minus sign, never −0."""
+    explorer = activation_explorer(activation="sigmoid", x_range=6.0)
+    assert explorer.status.value == "sigmoid: largest |f′| = 0.25 at x = 0"
+    for activation, x_range in (("tanh", 20.0), ("GELU", 6.0)):
+        explorer.controls["activation"].value = activation
+        explorer.sliders["x_range"].value = x_range
+        assert "e-0" not in explorer.status.value and "-" not in explorer.status.value, explorer.status.value
+    assert explorer.status.value.endswith("at x = 1.41")  # GELU′ peaks at x ≈ 1.41
+    assert activation_widgets._signed(-0.03) == "−0.03" and activation_widgets._signed(-0.0) == "0"
+
+
+def test_gradient_depth_explorer_says_one_layer_and_keeps_every_point_on_the_plot():
+    explorer = gradient_depth_explorer(activation="sigmoid", depth=1)
+    assert explorer.status.value.startswith("sigmoid, 1 layer:")
+    explorer.sliders["depth"].value = 30
+    assert explorer.status.value.startswith("sigmoid, 30 layers:")
+    assert explorer.ax.get_ylim()[0] <= min(explorer.norms)  # 30 sigmoid layers reach 5e-16
 
 
 def test_outlier_explorer_moves_the_point_and_the_lines():

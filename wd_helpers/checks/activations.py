@@ -18,6 +18,11 @@ def _sigmoid_prime(u: torch.Tensor) -> torch.Tensor:
 # common wrong answers: (what the learner computed, the hint that names the mistake)
 _SIGMOID_MISTAKES = (
     (torch.sigmoid, "that is σ(x) itself, not its derivative: σ′(x) = σ(x)·(1 − σ(x))"),
+    (lambda x: torch.sigmoid(x) ** 2,
+     "that is σ(x)² (also what σ(x)·(1 − σ(−x)) gives, since 1 − σ(−x) = σ(x)): the second factor is 1 − σ(x), "
+     "i.e. σ(−x), not 1 − σ(−x)"),
+    (lambda x: 1 - torch.sigmoid(x),
+     "that is 1 − σ(x) = σ(−x) (also written exp(−x)/(1 + exp(−x))), only the second factor: multiply by σ(x)"),
     (lambda x: 1 - torch.tanh(x) ** 2, "that is tanh′ = 1 − tanh²(x), the derivative of tanh: σ′(x) = σ(x)·(1 − σ(x))"),
     (lambda x: 1 - torch.sigmoid(x) ** 2, "1 − σ² is the pattern of tanh′ (1 − tanh²); σ′(x) = σ(x)·(1 − σ(x))"),
     (lambda x: x * (1 - x), "you applied s·(1 − s) to x itself: s must be σ(x), i.e. σ(x)·(1 − σ(x))"),
@@ -50,6 +55,11 @@ def check_sigmoid_derivative(fn) -> bool:
         for mistake, hint in _SIGMOID_MISTAKES:
             if torch.allclose(result, mistake(x.double()), atol=1e-6):
                 return _report(False, hint)
+        gap = (result - expected).abs().max().item()
+        if gap < 1e-2:
+            return _report(False, f"close to σ′ but off by up to {gap:.1e}: a finite difference (σ(x + h) − σ(x)) / h, "
+                                  "in float32, keeps only a few digits (rounding error ≈ 1e-7 / h, truncation ≈ h). "
+                                  "Use the exact formula σ(x)·(1 − σ(x)) or autograd")
         return _report(False, "not σ′: express the derivative through σ(x) itself, σ′(x) = σ(x)·(something)")
     return _report(True, "σ′ = σ(1 − σ): largest (0.25) at x = 0, vanishing for large |x|")
 
@@ -62,7 +72,19 @@ def _global_max_softmax(z: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
+def _global_sum_softmax(z: torch.Tensor, shift: str) -> torch.Tensor:
+    m = z.max() if shift == "global" else z.max(dim=-1, keepdim=True).values
+    e = torch.exp(z - m)
+    return e / e.sum()
+
+
+_ALL_ENTRIES = ("you normalised over ALL entries (e.sum() without dim), not each row: on an (N, C) batch every row "
+                "must sum to 1 on its own, so divide by e.sum(dim=-1, keepdim=True)")
+
 _SOFTMAX_MISTAKES = (
+    (lambda z: _global_sum_softmax(z, "global"), _ALL_ENTRIES + "; and subtract each row's own maximum, not the "
+                                                 "global z.max(), or a row far below it underflows to 0"),
+    (lambda z: _global_sum_softmax(z, "row"), _ALL_ENTRIES + " (the per-row max you subtracted is right)"),
     (lambda z: torch.log_softmax(z, dim=-1),
      "that is log-softmax (log-probabilities, all ≤ 0); softmax is its exponential, exp(z − m) / Σ exp(z − m)"),
     (lambda z: torch.softmax(z, dim=0),
@@ -77,6 +99,44 @@ _SOFTMAX_MISTAKES = (
 )
 
 
+_MISSING = object()
+
+
+def _library_softmaxes():
+    """(owner, attribute) of every ready-made softmax a learner could call instead of writing one."""
+    from .. import activations as course
+
+    return [(torch, "softmax"), (torch, "log_softmax"), (torch.nn.functional, "softmax"),
+            (torch.nn.functional, "log_softmax"), (torch.special, "softmax"), (torch.special, "log_softmax"),
+            (torch.Tensor, "softmax"), (torch.Tensor, "log_softmax"), (course, "softmax"), (course, "log_softmax")]
+
+
+class _LibraryCall(Exception):
+    pass
+
+
+def _without_library_softmax(fn, z):
+    """Call fn(z) with every ready-made softmax replaced by one that raises: (result, problem, used_library)."""
+    used, saved = [], []
+
+    def refuse(*args, **kwargs):
+        used.append(True)
+        raise _LibraryCall("a ready-made softmax was called")
+
+    try:
+        for owner, name in _library_softmaxes():
+            saved.append((owner, name, vars(owner).get(name, _MISSING)))
+            setattr(owner, name, refuse)
+        result, problem = _call(fn, z)
+    finally:
+        for owner, name, original in reversed(saved):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+    return result, problem, bool(used)
+
+
 @checker
 @on_course_device
 def check_stable_softmax(fn) -> bool:
@@ -88,7 +148,11 @@ def check_stable_softmax(fn) -> bool:
         torch.tensor([[0.5, 2.0], [800.0, 801.0]]),  # square: a missing keepdim broadcasts silently
     ]
     for z in probes:
-        result, problem = _call(fn, z.clone())
+        result, problem, used_library = _without_library_softmax(fn, z.clone())
+        if used_library:
+            return _report(False, "your function calls a ready-made softmax (torch.softmax, F.softmax, nn.Softmax, "
+                                  "Tensor.softmax or a log_softmax): that does not count here. Write it from exp "
+                                  "and sum: exp(z − m) / Σ exp(z − m), with m each row's maximum")
         if problem:
             if "must match the size" in problem or "(3) must match" in problem:
                 return _report(False, f"on scores of shape {tuple(z.shape)}, {problem}. Missing keepdim=True? "
@@ -135,8 +199,30 @@ _SYNONYMS = {
     "identity": "identity", "none": "identity", "linear": "identity", "noactivation": "identity",
     "nothing": "identity", "noneidentity": "identity",
     "relu": "relu", "tanh": "tanh", "logsoftmax": "logsoftmax", "logsigmoid": "logsigmoid",
+    "specialsoftmax": "softmax", "specialexpit": "sigmoid", "expit": "sigmoid",
+    "logits": "logits", "rawscores": "logits", "scores": "logits", "argmax": "argmax",
 }
-_PREFIXES = ("torch.nn.functional.", "torch.nn.", "nn.functional.", "functional.", "nn.", "f.", "torch.", "act.")
+_FILLER_WORDS = ("the ", "a ", "an ")
+_FILLER_TAILS = (" activation function", " activation", " function", " layer")
+_PREFIXES = ("torch.nn.functional.", "torch.special.", "torch.nn.", "nn.functional.", "functional.", "special.", "nn.",
+             "f.", "torch.", "act.")
+
+
+def _behaves_like(fn) -> str | None:
+    """The activation an unnamed function (a lambda, a def) computes on a probe batch, or None."""
+    z = torch.tensor([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    try:
+        out = torch.as_tensor(fn(z.clone()), dtype=torch.float64)
+    except Exception:
+        return None
+    if out.shape != z.shape:
+        return None
+    z = z.double()
+    for name, value in (("softmax", torch.softmax(z, -1)), ("sigmoid", torch.sigmoid(z)), ("identity", z),
+                        ("relu", torch.relu(z)), ("tanh", torch.tanh(z)), ("logsoftmax", torch.log_softmax(z, -1))):
+        if torch.allclose(out, value, atol=1e-5):
+            return name
+    return None
 
 
 def _activation_name(answer) -> str | None:
@@ -151,9 +237,23 @@ def _activation_name(answer) -> str | None:
         text = (answer if inspect.isclass(answer) else type(answer)).__name__.lower()
     elif callable(answer):
         text = str(getattr(answer, "__name__", "")).lower()
+        if "".join(ch for ch in text if ch.isalnum()) not in _SYNONYMS:
+            return _behaves_like(answer)  # a lambda or a def of its own: judge what it computes
     else:
         return None
     text = text.split("(")[0].strip()
+    for prefix in _PREFIXES:
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    if "".join(ch for ch in text if ch.isalnum()) in _SYNONYMS:  # "no activation", "none / identity"
+        return _SYNONYMS["".join(ch for ch in text if ch.isalnum())]
+    for word in _FILLER_WORDS:  # "the softmax", "a sigmoid"
+        if text.startswith(word):
+            text = text[len(word):].strip()
+    for tail in _FILLER_TAILS:  # "softmax activation", "sigmoid function"
+        if text.endswith(tail):
+            text = text[: -len(tail)].strip()
     for prefix in _PREFIXES:
         if text.startswith(prefix):
             text = text[len(prefix):]
@@ -190,9 +290,16 @@ def check_output_activation(task: str, answer) -> bool:
     if given is None:
         return _report(False, f"{repr(answer)[:60]} is not one of 'sigmoid', 'softmax', 'relu', 'identity'")
     hints = {
-        "relu": "ReLU outputs are unbounded above and exactly 0 for every negative score: not probabilities, "
-                "and a regression output could never be negative",
-        "tanh": "tanh outputs lie in (−1, 1): not probabilities, and a regression output could not leave (−1, 1)",
+        "relu": "ReLU outputs are unbounded above and exactly 0 for every negative score: not probabilities "
+                "(not in [0, 1]" + (", and they do not sum to 1)" if task == "multi-class" else ")"),
+        "tanh": "tanh outputs lie in (−1, 1): not probabilities (negative values" +
+                (", and they do not sum to 1)" if task == "multi-class" else ")"),
+        "logits": "the logits are the raw scores themselves (what the last Linear layer outputs and the loss takes "
+                  "in training): not probabilities. The probabilities you report are " +
+                  ("softmax(logits)" if task == "multi-class" else "sigmoid(logit)" if task != "regression"
+                   else "not needed here: a regression output is used as it is, the identity"),
+        "argmax": "argmax picks the predicted class (an index, with no gradient), not probabilities; argmax of the "
+                  "scores equals argmax of softmax(scores), and softmax gives the probabilities themselves",
         "logsoftmax": "log-softmax gives log-probabilities (≤ 0): CrossEntropyLoss computes it inside; the "
                       "probabilities you report are softmax",
         "logsigmoid": "log-sigmoid gives a log-probability (≤ 0); the probability you report is sigmoid",
@@ -209,6 +316,8 @@ def check_output_activation(task: str, answer) -> bool:
         hints["identity"] = ("a raw score (logit) is not a probability; BCEWithLogitsLoss applies sigmoid in "
                              "training, and the probability you report is sigmoid(score)")
     else:  # regression
+        hints["relu"] = "ReLU is 0 for every negative score: a regression output could never be negative"
+        hints["tanh"] = "tanh outputs lie in (−1, 1): a regression output could not leave (−1, 1)"
         hints["sigmoid"] = "sigmoid squashes the output into (0, 1): a target of 5 could never be reached"
         hints["softmax"] = "softmax outputs probabilities that sum to 1, not real-valued predictions"
     return _report(False, hints.get(given, f"{given} is not the output activation for {task}"))

@@ -10,8 +10,13 @@ from ..device import on_course_device
 from ._live import Explorer
 
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="360px")
-GRADIENT_RANGE = (1e-12, 1e2)
+GRADIENT_RANGE = (1e-18, 1e2)  # 30 sigmoid layers reach 5e-16: every point stays on the plot
 MAX_DEPTH = 30
+
+
+def _signed(value: float) -> str:
+    """A number to 3 significant digits as the course prints it: no −0, and a true minus sign (−, not -)."""
+    return f"{value + 0.0:.3g}".replace("-", "−")
 
 
 class ActivationExplorer(Explorer):
@@ -48,7 +53,7 @@ class ActivationExplorer(Explorer):
     def compute(self, key):
         name, x_range, alpha = key
         fn = ACTIVATIONS[name]
-        x = torch.linspace(-x_range, x_range, 401)
+        x = torch.arange(-200, 201) * x_range / 200  # exactly 0 in the middle (linspace gives ±1e-7 there)
         with torch.no_grad():
             y = fn(x, alpha)
         return x, y, derivative(lambda t: fn(t, alpha), x)
@@ -64,7 +69,8 @@ class ActivationExplorer(Explorer):
             ax.relim()
             ax.autoscale_view(scalex=False)
         peak = int(self.dy.abs().argmax())
-        text = f"{name}{f' (α = {alpha:g})' if name in PARAMETRIC else ''}: largest |f′| = {self.dy[peak]:.3g} at x = {self.x[peak]:.3g}"
+        text = (f"{name}{f' (α = {_signed(alpha)})' if name in PARAMETRIC else ''}: largest |f′| = "
+                f"{_signed(self.dy[peak].item())} at x = {_signed(self.x[peak].item())}")
         self.title.set_text(text)
         self.status.value = text
         self.live.invalidate()  # the y-limits follow the function: a full redraw
@@ -106,7 +112,7 @@ class GradientDepthExplorer(Explorer):
         self.norms = norms
         self.line.set_data(range(1, depth + 1), norms)
         ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
-        text = f"{activation}, {depth} layers: first layer's gradient is {ratio:.2g}× the last one's"
+        text = f"{activation}, {depth} layer{'s' if depth != 1 else ''}: first layer's gradient is {ratio:.2g}× the last one's"
         self.title.set_text(text)
         self.status.value = text
 
