@@ -57,6 +57,14 @@ CE_WRONG = {  # name → (function, words the hint must contain)
     "one-hot by broadcasting": (lambda z, t: -(t * _log_softmax(z)).sum(1).mean(), "one-hot"),
     "one-hot by indexing": (lambda z, t: -(_log_softmax(z)[t.bool()]).mean(), "one-hot"),
     "slightly off": (lambda z, t: F.cross_entropy(z, t) * 1.01, "expected"),
+    "ignores the target": (lambda z, t: (torch.logsumexp(z, 1) - z.max(1).values).mean(), "never use target"),
+    "mean over N·C": (lambda z, t: -(F.one_hot(t, z.shape[1]) * _log_softmax(z)).mean(), "N·C"),
+    "in bits": (lambda z, t: F.cross_entropy(z, t) / math.log(2), "bits"),
+    "z[:, t] block": (lambda z, t: -_log_softmax(z)[:, t].mean(), "z[range(N), target]"),
+    "z[:, t] block, logsumexp": (lambda z, t: (torch.logsumexp(z, 1) - z[:, t]).mean(), "z[range(N), target]"),
+    "z[:, t] block, sum / N": (lambda z, t: -_log_softmax(z)[:, t].sum() / len(t), "z[range(N), target]"),
+    "NaN at moderate logits": (lambda z, t: torch.tensor(float("nan")), "log of 0"),
+    "inf at moderate logits": (lambda z, t: -torch.log(torch.zeros(())), "log of 0"),
     "returns nothing": (lambda z, t: None, "returns nothing"),
     "raises": (_raises, "raised RuntimeError"),
     "returns a string": (lambda z, t: "loss", "return the loss as a number"),
@@ -103,6 +111,9 @@ ENTROPY_WRONG = [  # (answer, p, words the hint must contain)
     (float("nan"), [0.5, 0.5, 0.0], "0·log 0"),
     (1.3, [0.25, 0.25, 0.5, 0.0], "0·log 0 = 0"),
     (0.6931, [0.5, 0.5], "nats"),
+    (1, DIE, "lumped"),  # "a 6" vs "not a 6": the five equal faces as one outcome
+    (1.0, DIE, "lumped"),
+    ("1", DIE, "lumped"),
 ]
 ENTROPY_GARBAGE = [None, ..., "two", [2.16], True, float("inf"), torch.ones(3), nn.ReLU, lambda: 2.16]
 
@@ -130,6 +141,10 @@ def test_entropy_garbage_is_refused(answer, capsys):
 
 
 # ---------------------------------------------------------------- check_loss_for_task
+
+class _MyLoss(nn.modules.loss._Loss):  # a learner's own loss class: a loss, but not a torch.nn one
+    pass
+
 
 LOSS_RIGHT = [  # (task, answer)
     ("multi-label", "BCEWithLogitsLoss"),
@@ -159,6 +174,8 @@ LOSS_RIGHT = [  # (task, answer)
     ("regression", "L1Loss"),
     ("regression", "HuberLoss"),
     ("regression", nn.SmoothL1Loss),
+    ("multi-label", "MultiLabelMarginLoss"),  # the multi-label hinge: valid, with its index-list targets
+    ("multi-label", nn.MultiLabelMarginLoss),
 ]
 LOSS_WRONG = [  # (task, answer, words the hint must contain)
     ("multi-label", "CrossEntropyLoss", "compete"),
@@ -184,8 +201,21 @@ LOSS_WRONG = [  # (task, answer, words the hint must contain)
     ("regression", "BCEWithLogitsLoss", "classification loss"),
     ("regression", "GaussianNLLLoss", "variance"),
     ("regression", "NLLLoss", "log-probabilities"),
-    ("multi-label", nn.CosineEmbeddingLoss, "not the loss for multi-label"),
-    ("multi-class", nn.TripletMarginLoss(), "not the loss for multi-class"),
+    ("multi-label", nn.CosineEmbeddingLoss, "learns embeddings"),
+    ("multi-class", nn.TripletMarginLoss(), "learns embeddings"),
+    ("multi-class", "MultiLabelMarginLoss", "multi-label loss"),
+    ("multi-class", nn.MultiLabelMarginLoss, "multi-label loss"),
+    ("multi-label", "HingeEmbeddingLoss", "learns embeddings"),
+    ("multi-label", nn.HingeEmbeddingLoss, "learns embeddings"),
+    ("multi-label", "MarginRankingLoss", "ranks pairs"),
+    ("multi-label", "CTCLoss", "sequence"),
+    ("multi-label", "BCEWithLogits", "did you mean BCEWithLogitsLoss"),
+    ("multi-label", "BCE with logits", "did you mean BCEWithLogitsLoss"),
+    ("multi-label", "sigmoid + BCELoss", "did you mean BCEWithLogitsLoss"),
+    ("multi-label", "nn.Sigmoid() then nn.BCELoss()", "did you mean BCEWithLogitsLoss"),
+    ("multi-class", "softmax + CrossEntropyLoss", "did you mean CrossEntropyLoss"),
+    ("multi-class", "CrossEntropyLos", "did you mean CrossEntropyLoss"),
+    ("multi-label", _MyLoss, "not the loss for multi-label"),
 ]
 LOSS_GARBAGE = [  # (answer, words the hint must contain)
     (None, "set the answer"),
@@ -229,3 +259,15 @@ def test_the_standard_loss_of_every_task_is_accepted(task, capsys):
 def test_unknown_task_is_answered_not_raised(capsys):
     ok, out = verdict(capsys, check_loss_for_task, "ranking", "MSELoss")
     assert not ok and "task must be one of" in out
+
+
+_NN_LOSSES = sorted(name for name in dir(nn) if isinstance(getattr(nn, name), type)
+                    and issubclass(getattr(nn, name), nn.modules.loss._Loss) and not name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", _NN_LOSSES)
+@pytest.mark.parametrize("task", LOSS_FOR_TASK)
+def test_string_and_class_forms_get_the_same_verdict(task, name, capsys):
+    by_string = verdict(capsys, check_loss_for_task, task, name)
+    by_class = verdict(capsys, check_loss_for_task, task, getattr(nn, name))
+    assert by_string == by_class and "not a torch.nn loss I know" not in by_string[1], (by_string, by_class)

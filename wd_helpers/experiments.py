@@ -127,22 +127,33 @@ LINE_LOSSES = {
 
 @on_course_device
 def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float = 0.1) -> dict[str, tuple[float, float]]:
-    """Fit y ≈ a·x + b under each loss in LINE_LOSSES (full-batch Adam from a = b = 0).
+    """Fit y ≈ a·x + b under each loss in LINE_LOSSES (full-batch Adam from a = b = 0; MSE exactly).
 
-    Returns {loss name: (a, b)}. MSE chases an outlier; L1 and Huber mostly ignore it.
+    Returns {loss name: (a, b)}. MSE chases an outlier; L1 and Huber mostly ignore it. The MSE line is the
+    exact least-squares solution (torch.linalg.lstsq): ``steps`` Adam steps stop short of it when an outlier
+    pulls far, which would understate how far MSE follows it.
     """
     if x.shape != y.shape or x.dim() != 1:
         raise ValueError(f"x and y must be 1-D and of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     params = torch.zeros(len(LINE_LOSSES), 2, requires_grad=True)  # one (a, b) per loss
     optimizer = torch.optim.Adam([params], lr=lr)
     X = torch.stack([x, torch.ones_like(x)], dim=1)  # (n, 2): the slope's input and the intercept's
-    for _ in range(steps):
-        optimizer.zero_grad()
-        y_hat = X @ params.T  # (n, 3): every line's predictions in one product
-        total = sum(fn(y_hat[:, i], y) for i, fn in enumerate(LINE_LOSSES.values()))
-        total.backward()  # the losses share no parameters: one backward fits all three
-        optimizer.step()
-    return {name: (params[i, 0].item(), params[i, 1].item()) for i, name in enumerate(LINE_LOSSES)}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a second thread only waits for a core (as in train_linear)
+    try:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            y_hat = X @ params.T  # (n, 3): every line's predictions in one product
+            total = sum(fn(y_hat[:, i], y) for i, fn in enumerate(LINE_LOSSES.values()))
+            total.backward()  # the losses share no parameters: one backward fits all three
+            optimizer.step()
+        fits = {name: (params[i, 0].item(), params[i, 1].item()) for i, name in enumerate(LINE_LOSSES)}
+        if "MSE" in fits:  # the least-squares minimiser, exactly (float64 on the CPU: lstsq on CUDA is limited)
+            a, b = torch.linalg.lstsq(X.detach().double().cpu(), y.detach().double().cpu()[:, None]).solution[:, 0]
+            fits["MSE"] = (a.item(), b.item())
+    finally:
+        torch.set_num_threads(previous_threads)
+    return fits
 
 
 OPTIMIZERS = ("sgd", "adam")

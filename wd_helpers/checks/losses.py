@@ -1,5 +1,6 @@
 """Checkers for the losses notebook (02)."""
 
+import difflib
 import math
 import re
 
@@ -12,8 +13,9 @@ from ._report import _agrees, _call, _number, _report, checker
 # ---------------------------------------------------------------- exercise 1: a stable cross-entropy
 
 _CE_PROBES = [  # (logits (N, C), class indices (N,)): a moderate case, then logits of ±1000
-    (torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), torch.tensor([0, 2])),
-    (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]]), torch.tensor([2, 1])),
+    # no target is its row's largest logit, so a function that ignores the target cannot pass
+    (torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), torch.tensor([1, 0])),
+    (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 500.0, 0.0]]), torch.tensor([2, 0])),
 ]
 
 
@@ -60,12 +62,30 @@ def check_stable_cross_entropy(fn) -> bool:
         if len(values) != 1:
             return _report(False, f"return one number (the mean over the batch), got {len(values)} values")
         value = values[0]
+        if not math.isfinite(value) and probe == 0:  # moderate logits: no overflow to blame
+            return _report(False, f"for moderate logits {logits.tolist()} and targets {target.tolist()} you got "
+                                  f"{value}: look for a log of 0 or of a negative number, or a 0/0, in your code")
         if not math.isfinite(value):
             return _report(False, f"for logits {logits.tolist()} you got {value}: log(softmax(z)) is unstable (exp "
                                   "overflows, or softmax rounds to 0 and log 0 = −inf); use log-softmax = "
                                   "z − logsumexp(z)")
         if _close(value, expected):
             continue
+        log_probs = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+        if _close(value, (torch.logsumexp(logits, dim=1) - logits.max(dim=1).values).mean().item()):
+            return _report(False, "you never use target: that is the loss of each row's largest logit; pick each "
+                                  "row's entry at its target class, e.g. log_probs[range(N), target]")
+        if _close(value, expected / logits.shape[1]):
+            return _report(False, f"that is the mean over all N·C = {logits.numel()} entries (e.g. "
+                                  "(one_hot * log_probs).mean()), so divided by C too: sum over the classes, then "
+                                  "take the mean over the N examples")
+        if _close(value, expected / math.log(2)):
+            return _report(False, "that is in bits (log₂); cross-entropy losses use the natural log (nats)")
+        block = [-log_probs[:, target].mean().item(), (torch.logsumexp(logits, dim=1) - logits[:, target]).mean().item(),
+                 -log_probs[:, target].sum().item() / len(target)]
+        if any(_close(value, v) for v in block):
+            return _report(False, "z[:, target] picks the entries at ALL the targets in every row (an N×N block); "
+                                  "pick one entry per row with z[range(N), target] or gather")
         if _close(value, -expected):
             return _report(False, "missing minus sign: the loss is −log p̂[target], which is ≥ 0")
         if _close(value, per_example.sum().item()):
@@ -119,6 +139,15 @@ def check_entropy(answer, p) -> bool:
     if len(p) > 1 and _agrees(answer, math.log2(len(p))) and not math.isclose(bits, math.log2(len(p))):
         return _report(False, f"log₂ {len(p)} is the entropy of {len(p)} equally likely outcomes; use the given "
                               "probabilities")
+    groups = {}  # equal probabilities lumped into one outcome, e.g. "a 6, or not a 6"
+    for v in nonzero.tolist():
+        groups[v] = groups.get(v, 0.0) + v
+    if len(groups) < len(nonzero):
+        lumped = -sum(g * math.log2(g) for g in groups.values())
+        if _agrees(answer, lumped) and not _agrees(answer, bits):
+            return _report(False, f"that ({lumped:.4g}) is the entropy with the outcomes of equal probability lumped "
+                                  "into one (e.g. \"a 6\" vs \"not a 6\"); each outcome counts on its own: "
+                                  "H = −Σ pᵢ log₂ pᵢ over all of them")
     if has_zero:
         return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, where a term with pᵢ = 0 counts 0 (0·log 0 = 0)")
     return _report(False, "H(p) = −Σ pᵢ log₂ pᵢ, in bits")
@@ -154,6 +183,9 @@ _ACCEPTED = {  # task → {also-correct loss: what to add when accepting it}
     "multi-label": {
         "BCEWithLogitsLoss": "one independent sigmoid + binary cross-entropy per label",
         "MultiLabelSoftMarginLoss": "the same as BCEWithLogitsLoss averaged over labels",
+        "MultiLabelMarginLoss": "valid: the multi-label hinge on raw scores; mind its target format, each row the "
+                                "true labels' class indices padded with −1 (not 0/1 flags); BCEWithLogitsLoss is the "
+                                "usual choice",
     },
 }
 
@@ -185,6 +217,19 @@ _WRONG = {  # (task or "*", loss) → why it is not the answer
     ("regression", "MultiLabelSoftMarginLoss"): "a classification loss: a regression target is a real number",
     ("regression", "SoftMarginLoss"): "a classification loss for ±1 labels, not for real-valued targets",
     ("regression", "MultiMarginLoss"): "a classification loss, not for real-valued targets",
+    ("*", "MultiLabelMarginLoss"): "MultiLabelMarginLoss is a multi-label loss (a hinge over each example's set of "
+                                   "true labels), not one for this task",
+    ("*", "HingeEmbeddingLoss"): "HingeEmbeddingLoss takes a distance between two inputs and ±1 labels saying "
+                                 "whether the pair is similar: it learns embeddings, it does not fit labels to logits",
+    ("*", "CosineEmbeddingLoss"): "CosineEmbeddingLoss compares two embeddings by their cosine, with ±1 labels for "
+                                  "similar pairs: it learns embeddings, it does not fit labels to logits",
+    ("*", "MarginRankingLoss"): "MarginRankingLoss ranks pairs of scores (which of two inputs should score higher), "
+                                "it does not fit labels to logits",
+    ("*", "TripletMarginLoss"): "TripletMarginLoss pulls an anchor embedding towards a positive and away from a "
+                                "negative: it learns embeddings, it does not fit labels to logits",
+    ("*", "TripletMarginWithDistanceLoss"): "TripletMarginWithDistanceLoss learns embeddings from (anchor, positive, "
+                                            "negative) triplets, it does not fit labels to logits",
+    ("*", "CTCLoss"): "CTCLoss aligns an output sequence with a shorter label sequence (speech, handwriting)",
 }
 for _task in LOSS_FOR_TASK:
     if _task != "regression":
@@ -200,6 +245,8 @@ _FUNCTIONAL = {  # torch.nn.functional name → class name
     "kl_div": "KLDivLoss", "gaussian_nll_loss": "GaussianNLLLoss", "poisson_nll_loss": "PoissonNLLLoss",
 }
 _KNOWN = {name for names in _ACCEPTED.values() for name in names} | {name for _, name in _WRONG}
+_KNOWN |= {name for name in dir(torch.nn) if isinstance(getattr(torch.nn, name), type)  # every torch.nn loss
+           and issubclass(getattr(torch.nn, name), torch.nn.modules.loss._Loss) and not name.startswith("_")}
 _BY_KEY = {re.sub(r"[^a-z0-9]", "", name.lower()): name for name in _KNOWN}
 _BY_KEY.update({re.sub(r"[^a-z0-9]", "", f.lower()): name for f, name in _FUNCTIONAL.items()})
 
@@ -236,6 +283,18 @@ def check_loss_for_task(task: str, answer) -> bool:
     if name is None and other_loss:  # a torch.nn loss, but none of those this exercise is about
         return _report(False, f"{getattr(answer, '__name__', type(answer).__name__)} is not the loss for {task} "
                               "with logits output; see the task → last layer → loss table")
+    if name is None and isinstance(answer, str):  # near-misses: a spelling, or the pair a …WithLogits loss replaces
+        key = re.sub(r"[^a-z0-9]", "", answer.lower())
+        if "sigmoid" in key and ("bce" in key or "binarycrossentropy" in key):
+            return _report(False, "sigmoid followed by BCELoss is what BCEWithLogitsLoss computes in one exact step; "
+                                  "as two steps it saturates (gradient 0 on confident mistakes): did you mean "
+                                  "BCEWithLogitsLoss?")
+        if "softmax" in key and "crossentropy" in key:
+            return _report(False, "CrossEntropyLoss applies the softmax itself: a softmax before it is a mistake "
+                                  "(section 5); did you mean CrossEntropyLoss?")
+        close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=0.75) if key else []
+        if close:
+            return _report(False, f"{answer.strip()[:40]!r} is not a torch.nn name: did you mean {_BY_KEY[close[0]]}?")
     if name is None:
         shown = answer if isinstance(answer, str) else getattr(answer, "__name__", type(answer).__name__)
         return _report(False, f"{str(shown)[:40]!r} is not a torch.nn loss I know; answer with a loss class name "
@@ -245,4 +304,5 @@ def check_loss_for_task(task: str, answer) -> bool:
     why = _WRONG.get((task, name)) or _WRONG.get(("*", name))
     if why:
         return _report(False, why)
-    return _report(False, f"{name} is not the loss for {task}; see the task → last layer → loss table")
+    return _report(False, f"{name} is a torch.nn loss, but not the loss for {task} with a logits output; see the "
+                          "task → last layer → loss table")

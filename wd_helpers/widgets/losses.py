@@ -40,6 +40,7 @@ class OutlierExplorer(Explorer):
         self.title = self.figure.suptitle(" ", fontsize="medium")
         self.live.animate([self.outlier_point, *self.lines.values(), self.title])
         self.fits = None
+        self.clean_fits = fit_lines(self.x, self.y_clean)  # each loss's own line without the outlier
         self.widget = widgets.VBox([controls["outlier"], self.status, self.live.view])
         self._on_change()
 
@@ -56,7 +57,9 @@ class OutlierExplorer(Explorer):
         ends = torch.tensor([-0.5, 10.5])
         for name, (a, b) in fits.items():
             self.lines[name].set_data(ends, a * ends + b)
-        text = "slopes (true 2): " + ", ".join(f"{name} {a:.2f}" for name, (a, _) in fits.items())
+        # each slope against its own fit without the outlier (≈ 2.1, not exactly the true 2: the noise)
+        text = "slope (change from no outlier): " + ", ".join(
+            f"{name} {a:.2f} ({a - self.clean_fits[name][0]:+.2f})" for name, (a, _) in fits.items())
         self.title.set_text(text)
         self.status.value = text
 
