@@ -33,7 +33,12 @@ MOMENTUM_STEPS = [  # (the learner's function, verdict, a phrase the hint must c
     (lambda x, v, g, lr, beta: (x - lr * v, beta * v + g), False, "old velocity"),
     (lambda x, v, g, lr, beta: _right(x, v, g, lr, beta)[::-1], False, "swapped"),
     (lambda x, v, g, lr, beta: (x + lr * (beta * v + g), beta * v + g), False, "uphill"),
-    (lambda x, v, g, lr, beta: (x - lr * (beta * v + (1 - beta) * g), beta * v + (1 - beta) * g), False, "leaky average"),
+    (lambda x, v, g, lr, beta: (x - lr * (beta * v + (1 - beta) * g), beta * v + (1 - beta) * g), False, "dampening"),
+    (lambda x, v, g, lr, beta: (x - (beta * v + (1 - beta) * lr * g), beta * v + (1 - beta) * lr * g), False,
+     "dampening"),  # dampening with η inside the velocity
+    (lambda x, v, g, lr, beta: (x - lr * g, v), False, "plain gradient-descent step"),  # v unchanged
+    (lambda x, v, g, lr, beta: (x - lr * g, g), False, "plain gradient-descent step"),  # v = g
+    (lambda x, v, g, lr, beta: (x + (beta * v - lr * g), beta * v - lr * g), False, "Sutskever form"),
     (lambda x, v, g, lr, beta: (x - lr * (g + beta * (beta * v + g)), beta * v + g), False, "Nesterov"),
     (lambda x, v, g, lr, beta: (x - (beta * v + lr * g), beta * v + lr * g), False, "holds η·g"),
     (lambda x, v, g, lr, beta: (x - lr * (v + g), v + g), False, "forgot β"),
@@ -73,6 +78,15 @@ STABLE_LRS = [  # (answer, verdict, a phrase the hint must contain); f = 3x², L
     (" 0.33 ", True, "2/L"),
     (np.float64(1 / 3), True, "2/L"),
     (torch.tensor(1 / 3), True, "2/L"),
+    (torch.tensor(0.33), True, "2/L"),  # float32: 0.33 is stored as 0.33000001311…, still typed as 0.33
+    (np.float32(0.33), True, "2/L"),
+    (np.float32(0.333), True, "2/L"),
+    (np.float16(0.33), True, "2/L"),
+    (torch.tensor([0.33]), True, "2/L"),
+    (torch.tensor(0.33, dtype=torch.float16), True, "2/L"),
+    (torch.tensor(0.3), False, "one significant digit"),  # float32 roundings still say what was typed
+    (np.float32(0.34), False, "just above"),
+    (np.float32(0.32), False, "still converges"),
     (0.3, False, "one significant digit"),
     (0.32, False, "still converges"),
     (0.25, False, "still converges"),
@@ -140,7 +154,14 @@ FASTEST = [  # (answer, verdict, a phrase the hint must contain); the winner is 
     (" Adam ", False, "Adam is not first"),
     (torch.optim.Adam, False, "Adam is not first"),
     (wd_helpers.optim.Adam, False, "Adam is not first"),
-    ("momentum", False, "Momentum is not first"),
+    ("momentum", False, "√β ≈ 0.949 per step along x₁"),  # each wrong guess is told why it loses
+    ("SGD with momentum", False, "Momentum is not first"),
+    ("sgd_with_momentum", False, "Momentum is not first"),
+    ("AdaGrad", False, "only falls as squared gradients pile up"),
+    ("Adam", False, "overshoots x₁ = 0"),
+    ("GD", True, "SGD is first"),
+    ("gradient descent", True, "SGD is first"),
+    ("Gradient-Descent", True, "SGD is first"),
     ("Heavy ball", False, "Momentum is not first"),
     ("Ada-Grad", False, "AdaGrad is not first"),
     (torch.optim.Adagrad, False, "AdaGrad is not first"),

@@ -198,6 +198,18 @@ def test_optimizer_explorer_redraws_the_latest_choice(opt_explorer):
     assert opt_explorer.live.view.value != png
 
 
+def test_optimizer_explorer_outcome_is_plain_text(opt_explorer):
+    opt_explorer.controls["optimizer"].value = "Momentum"
+    opt_explorer.sliders["lr"].value = 0.6
+    opt_explorer.sliders["beta"].value = 0.5
+    assert opt_explorer.outcome.startswith("Momentum: after 20 steps x = (0.007188, 0.002553)")
+    assert "<" not in opt_explorer.outcome and opt_explorer.outcome in opt_explorer.status.value
+    opt_explorer.controls["optimizer"].value = "SGD"
+    opt_explorer.sliders["lr"].value = 1.0  # above 2/L = 0.5 along x₂
+    opt_explorer.sliders["steps"].value = 200
+    assert opt_explorer.outcome.startswith("SGD: diverged at step") and "<" not in opt_explorer.outcome
+
+
 def test_optimizer_explorer_greys_out_unused_sliders(opt_explorer):
     expected = {"SGD": (True, True), "Momentum": (False, True), "RMSProp": (True, False), "Adam": (False, False)}
     for name, (beta_off, beta2_off) in expected.items():

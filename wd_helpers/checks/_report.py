@@ -52,10 +52,22 @@ def _number(answer, unset: str):
     return value, None
 
 
+def _shortest_repr(answer) -> str:
+    """The shortest decimal that reads back as ``answer`` in its own precision: torch.tensor(0.33) and
+    numpy.float32(0.33) hold 0.33000001311..., which repr(float(...)) would show in full; here they give "0.33"."""
+    dtype = {torch.float32: "float32", torch.float16: "float16"}.get(getattr(answer, "dtype", None),
+                                                                      str(getattr(answer, "dtype", "")))
+    if dtype in ("float32", "float16"):  # numpy's float32 / float16, or a 0-d torch tensor of those
+        import numpy
+
+        return numpy.format_float_positional(numpy.dtype(dtype).type(float(answer)), unique=True, trim="-")
+    return repr(float(answer))
+
+
 def _typed_digits(answer) -> tuple[int, int] | None:
     """(decimal exponent of the last digit typed, significant digits typed) of a number as written, e.g.
     0.33 → (−2, 2), 2.16 → (−2, 3), 1e-05 → (−5, 1); None when it cannot be read as a decimal."""
-    text = answer.strip() if isinstance(answer, str) else repr(float(answer))
+    text = answer.strip() if isinstance(answer, str) else _shortest_repr(answer)
     try:
         sign, digits, exponent = Decimal(text).as_tuple()
     except (InvalidOperation, ValueError):

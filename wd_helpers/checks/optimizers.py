@@ -47,10 +47,17 @@ def check_momentum_step(fn) -> bool:
         return _report(False, "the step goes uphill: subtract η·v from x, do not add it")
     if _close(new_x, x - lr * v) and _close(new_v, v_right):
         return _report(False, "the step used the old velocity: update v first, then step with the new v")
-    leaky = beta * v + (1 - beta) * g
-    if _close(new_v, leaky):
-        return _report(False, "that is a leaky average, v ← βv + (1 − β)g (Adam's m); heavy-ball momentum "
-                              "adds the whole gradient, v ← βv + g, as torch.optim.SGD does")
+    if _close(new_x, x - lr * g):
+        return _report(False, "that is a plain gradient-descent step, x ← x − ηg: the velocity does not move x. "
+                              "Heavy-ball momentum first updates v ← βv + g, then steps x ← x − ηv")
+    if _close(new_v, beta * v - lr * g) and _close(new_x, x + new_v.to(x.dtype)):
+        return _report(False, "that is the Sutskever form, v ← βv − ηg, x ← x + v (η inside the velocity, a "
+                              "minus sign in v); the exercise asks for torch's form, v ← βv + g, x ← x − ηv")
+    for leaky in (beta * v + (1 - beta) * g, beta * v + (1 - beta) * lr * g):
+        if _close(new_v, leaky):
+            return _report(False, "that is dampening, a leaky average v ← βv + (1 − β)·g (Adam's m, or torch's "
+                                  "dampening = 1 − β); heavy-ball momentum adds the whole gradient, v ← βv + g, "
+                                  "as torch.optim.SGD does with dampening 0")
     if _close(new_v, v_right) and _close(new_x, x - lr * (g + beta * v_right)):
         return _report(False, "that is Nesterov's look-ahead step x ← x − η(g + βv); the exercise asks for "
                               "heavy-ball momentum, x ← x − ηv")
@@ -161,8 +168,10 @@ def _contestant(prediction):
     key = "".join(ch for ch in text.lower() if ch.isalnum())
     if key in _KEY:
         return _KEY[key], None
-    if key in ("sgdmomentum", "momentumsgd", "heavyball"):
+    if key in ("sgdmomentum", "momentumsgd", "heavyball", "sgdwithmomentum", "heavyballmomentum"):
         return "Momentum", None
+    if key in ("gd", "gradientdescent", "stochasticgradientdescent", "plaingd"):
+        return "SGD", None
     return None, f"{prediction.strip()!r} is not in the race; answer with one of {list(_RACE)}"
 
 
@@ -178,4 +187,15 @@ def check_fastest_optimizer(prediction) -> bool:
     table = ", ".join(f"{n}: {s if s != math.inf else 'never (500)'}" for n, s in first.items())
     if name == winner:
         return _report(True, f"{name} is first; steps to f < 1e-4: {table}")
-    return _report(False, f"{name} is not first; steps to f < 1e-4: {table}")
+    return _report(False, f"{name} is not first. {_WHY_NOT.get(name, '')}Steps to f < 1e-4: {table}")
+
+
+_WHY_NOT = {  # why each loser loses, along the flat direction x₁ (curvature 0.2) that sets the pace
+    "Momentum": "At β = 0.9 heavy ball's swings shrink the distance by only √β ≈ 0.949 per step along x₁, "
+                "while plain GD at η = 0.4 keeps 1 − 0.4·0.2 = 0.92 of it: this much momentum is slower here. ",
+    "AdaGrad": "AdaGrad's effective learning rate on x₁, η/√s, starts at 0.4/|g₁| = 0.4/1 = 0.4 and only falls "
+               "as squared gradients pile up in s, so its steps along the flat x₁ shrink for ever. ",
+    "Adam": "Adam's effective learning rate on x₁, η/√v̂, starts at 0.4/|g₁| = 0.4/1 = 0.4 and stays near it: "
+            "its steps are about η in size whatever the slope, so with β₁ = 0.9 it overshoots x₁ = 0 and "
+            "swings back and forth before it settles. ",
+}

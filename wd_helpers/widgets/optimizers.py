@@ -67,7 +67,7 @@ class OptimizerExplorer(Explorer):
         self.loss_plot = LossPerStep(ax_loss, steps=steps, ylim=STEP_LOSS_RANGE)
         self.title = self.figure.suptitle(" ", fontsize="medium")
         self.live.animate([*self.path_plot.artists, *self.loss_plot.artists, self.title])
-        self.points = self.losses = None
+        self.points = self.losses = self.outcome = None
         self._drawn = (function, steps)  # what the background shows
         self.widget = widgets.VBox([
             widgets.HBox([controls["function"], controls["optimizer"]]),
@@ -107,7 +107,8 @@ class OptimizerExplorer(Explorer):
             end = self.points[-1].tolist()
             outcome = f"after {steps} steps x = ({end[0]:.4g}, {end[1]:.4g}), f = {float(self.losses[-1]):.3g}"
         self.title.set_text(f"{name} ({settings}): {outcome}")
-        self.show_outcome(self.title, f"{name}: {outcome}", failed=diverged is not None)
+        self.outcome = f"{name}: {outcome}"  # plain text, for print(); the status line holds it as HTML
+        self.show_outcome(self.title, self.outcome, failed=diverged is not None)
 
 
 @on_course_device
