@@ -48,6 +48,7 @@ L1_WRONG = {
     "no abs": (lambda w: w.sum(), "absolute value"),
     "mean": (lambda w: w.abs().mean(), "mean"),
     "max": (lambda w: w.abs().max(), "largest"),
+    "p=0 counts non-zeros": (lambda w: torch.norm(w, p=0), "non-zero entries"),
     "matrix 1-norm": (lambda w: torch.linalg.norm(w, ord=1), "column sum"),
     "element-wise": (lambda w: w.abs(), "one value per entry"),
     "one dim only": (lambda w: w.abs().sum(0, keepdim=True) if w.dim() > 1 else w.abs().sum(0, keepdim=True), "single number"),
@@ -76,17 +77,27 @@ def test_l1_checker_refuses_and_names_the_mistake(capsys, fn, hint):
     assert not ok and hint in out, out
 
 
+def test_l1_checker_shows_the_probe_rounded(capsys):
+    ok, out = _verdict(capsys, check_l1_penalty, lambda w: w.abs().sum() + 1)
+    assert not ok and "expected" in out
+    numbers = out.split("[", 1)[1].split("]", 1)[0].split(", ")
+    assert all(len(x.lstrip("-").split(".")[-1]) <= 3 for x in numbers), out
+
+
 # --- check_frobenius_penalty ------------------------------------------------------------------------------------
 
 FROBENIUS_RIGHT = {
     "½ Σ W²": lambda W: (W**2).sum() / 2,
     "0.5 * linalg.norm²": lambda W: 0.5 * torch.linalg.norm(W) ** 2,
     "(W*W).sum()/2": lambda W: (W * W).sum() / 2,
-    "python float": lambda W: float((W**2).sum()) / 2,
     "0-d tensor, float64": lambda W: (W.double() ** 2).sum() / 2,
     "torch.norm fro": lambda W: torch.norm(W, p="fro") ** 2 / 2,
-    "numpy scalar": lambda W: np.float64((W**2).sum().item() / 2),
     "square of norm of flattened": lambda W: W.flatten().dot(W.flatten()) / 2,
+    "matrix_norm²/2": lambda W: torch.linalg.matrix_norm(W) ** 2 / 2,
+    "linalg.norm fro": lambda W: torch.linalg.norm(W, ord="fro") ** 2 / 2,
+    "trace(WᵀW)/2": lambda W: torch.trace(W.T @ W) / 2,
+    "einsum": lambda W: torch.einsum("ij,ij->", W, W) / 2,
+    "l2_penalty": lambda W: __import__("wd_helpers.regularizers", fromlist=["l2_penalty"]).l2_penalty(W),
 }
 
 
@@ -98,16 +109,20 @@ def test_frobenius_checker_accepts_every_correct_form(capsys, fn):
 
 FROBENIUS_WRONG = {
     "missing ½": (lambda W: (W**2).sum(), "forgot the ½"),
+    "negated": (lambda W: -(W**2).sum() / 2, "sign is flipped"),
+    "python float": (lambda W: float((W**2).sum()) / 2, "detached"),
+    "item": (lambda W: (W**2).sum().item() / 2, "detached"),
+    "numpy scalar": (lambda W: np.float64((W**2).sum().item() / 2), "detached"),
+    "detach": (lambda W: (W.detach() ** 2).sum() / 2, "detached"),
     "unsquared norm": (lambda W: torch.linalg.norm(W), "unsquared"),
     "unsquared norm halved": (lambda W: torch.linalg.norm(W) / 2, "unsquared"),
     "mean instead of sum": (lambda W: (W**2).mean() / 2, "mean"),
     "mean, no ½": (lambda W: (W**2).mean(), "mean"),
     "not squared": (lambda W: W.sum() / 2, "square the entries"),
     "L1": (lambda W: W.abs().sum(), "L1"),
-    "spectral norm": (lambda W: torch.linalg.norm(W, ord=2) ** 2 / 2 if W.dim() == 2 else (W**2).sum() / 2, "spectral"),
+    "spectral norm": (lambda W: torch.linalg.norm(W, ord=2) ** 2 / 2, "spectral"),
     "element-wise": (lambda W: W**2 / 2, "one value per entry"),
-    "summed over one dimension": (lambda W: (W**2).sum(0) / 2 if W.dim() > 1 else (W**2).sum(0, keepdim=True) / 2,
-                                  "sum over all entries"),
+    "summed over one dimension": (lambda W: (W**2).sum(0) / 2, "sum over all entries"),
     "(1,) tensor": (lambda W: ((W**2).sum() / 2).reshape(1), "single number"),
     "unfinished": (lambda W: None, "nothing yet"),
     "raises": (_raises, "ValueError"),
@@ -119,6 +134,7 @@ FROBENIUS_WRONG = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")  # the learner's float(tensor)
 @pytest.mark.parametrize("fn, hint", FROBENIUS_WRONG.values(), ids=FROBENIUS_WRONG.keys())
 def test_frobenius_checker_refuses_and_names_the_mistake(capsys, fn, hint):
     ok, out = _verdict(capsys, check_frobenius_penalty, fn)
@@ -133,17 +149,18 @@ def _run(lambd, train, validation):
                    train_loss=list(train), test_loss=list(validation))
 
 
-# λ:            0       0.01          10**-0.5 (best)   1             10
-# train loss:   lowest  ...                                            highest
-# validation:   high    dips lowest mid-run but ends higher than the best
+# λ:            0       0.001    0.01          10**-0.5 (best)   1             10
+# train loss:           lowest   ...                                            highest
+# validation:   high             dips lowest mid-run but ends higher than the best
 SWEEP = [
-    _run(0.0, [1.0, 0.001], [9.0, 8.0]),
+    _run(0.0, [1.0, 0.002], [9.0, 8.0]),
+    _run(0.001, [1.0, 0.0015], [7.0, 6.0]),  # not converged: a small λ has the lowest train loss, not λ = 0
     _run(0.01, [1.0, 0.01], [0.5, 3.0]),  # lowest validation loss at some epoch, not at the end
     _run(10**-0.5, [1.0, 0.1], [2.0, 1.0]),  # lowest final validation loss: the answer
     _run(1.0, [1.0, 0.2], [2.0, 1.5]),
     _run(10.0, [1.0, 0.5], [2.0, 2.5]),
 ]
-ON_TEST = [_run(h.lambd, [1.0, 1.0], [2.0, loss]) for h, loss in zip(SWEEP, [5.0, 4.0, 1.3, 1.2, 3.0])]  # test prefers 1.0
+ON_TEST = [_run(h.lambd, [1.0, 1.0], [2.0, loss]) for h, loss in zip(SWEEP, [5.0, 4.5, 4.0, 1.3, 1.2, 3.0])]  # test prefers 1.0
 
 BEST_RIGHT = {
     "exact": 10**-0.5,
@@ -151,7 +168,7 @@ BEST_RIGHT = {
     "as printed, 4 digits": 0.3162,
     "2 significant digits": 0.32,
     "typed as a string": "0.316",
-    "from the History": SWEEP[2].lambd,
+    "from the History": SWEEP[3].lambd,
     "0-d tensor": torch.tensor(10**-0.5, dtype=torch.float64),
     "numpy float": np.float64(10**-0.5),
 }
@@ -164,15 +181,17 @@ def test_best_lambda_checker_accepts_the_value_as_printed(capsys, answer):
 
 
 BEST_WRONG = {
-    "lowest train loss": (0.0, "TRAIN"),
+    "lowest train loss": (0.001, "TRAIN"),
+    "no decay": (0.0, "no decay"),
+    "no decay, as an int": (0, "no decay"),
     "lowest validation loss mid-run": (0.01, "some epoch"),
     "lowest test loss": (1.0, "TEST"),
     "another swept value": (10.0, "smallest final validation loss"),
     "one significant digit": (0.3, "2 significant digits"),
     "rounded wrongly": (0.31, "not one of the swept values"),
     "not swept": (0.5, "not one of the swept values"),
-    "the index": (2, "position"),
-    "a History": (SWEEP[2], ".lambd"),
+    "the index": (3, "position"),
+    "a History": (SWEEP[3], ".lambd"),
     "the whole sweep": (SWEEP, "whole sweep"),
     "unset": (..., "set best_lambda"),
     "None": (None, "set best_lambda"),

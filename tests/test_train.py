@@ -254,10 +254,42 @@ def test_train_adam_decay_rates_are_per_weight_for_adam_and_constant_for_adamw()
     assert adam.decay_rates.max() > 2 * adam.decay_rates.min()  # ηλ/√v̂ differs from weight to weight
 
 
+@pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
+@pytest.mark.parametrize("decoupled, optimizer", [(False, torch.optim.Adam), (True, torch.optim.AdamW)])
+def test_train_adam_linear_schedule_equals_torch_optim_with_lambda_lr(decoupled, optimizer):
+    from wd_helpers.regularizers import decay_param_groups
+    from wd_helpers.train import train_adam, train_with_optimizer
+
+    epochs, steps = 15, 15 * 4
+    schedulers = []
+
+    def make(model):
+        opt = optimizer(decay_param_groups(model, 1.0), lr=0.03)
+        # factor for step k + 1 (k = 0, 1, ...): η_t = lr·(1 − t/T)
+        schedulers.append(torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - (k + 1) / steps))
+        real_step = opt.step
+
+        def step(*args, **kwargs):  # the scheduler steps after every optimizer step
+            result = real_step(*args, **kwargs)
+            schedulers[0].step()
+            return result
+
+        opt.step = step
+        return opt
+
+    ours = train_adam(1.0, decoupled=decoupled, lr=0.03, num_epochs=epochs, lr_schedule="linear")
+    reference = train_with_optimizer(make, num_epochs=epochs)
+    assert torch.allclose(ours.w, reference.w, atol=1e-5)
+    constant = train_adam(1.0, decoupled=decoupled, lr=0.03, num_epochs=epochs)
+    assert not torch.allclose(ours.w, constant.w, atol=1e-3)  # the schedule changes the run
+    assert ours.path.shape == (epochs, 201) and torch.allclose(ours.path[-1, :200], ours.w.double(), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, argument",
     [({"lambd": -1.0}, "lambd"), ({"lr": 0.0}, "lr"), ({"num_epochs": 0}, "num_epochs"), ({"decoupled": 1}, "decoupled"),
-     ({"betas": (0.9, 1.0)}, "betas"), ({"eps": 0.0}, "eps"), ({"batch_size": 0}, "batch_size")],
+     ({"betas": (0.9, 1.0)}, "betas"), ({"eps": 0.0}, "eps"), ({"batch_size": 0}, "batch_size"),
+     ({"lr_schedule": "cosine"}, "lr_schedule")],
 )
 def test_train_adam_bad_input_names_the_argument(kwargs, argument):
     from wd_helpers.train import train_adam

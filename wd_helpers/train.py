@@ -493,6 +493,7 @@ def train_adam(
     data: RegressionData | None = None,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    lr_schedule: str = "constant",
 ) -> History:
     """Adam + L2 (``torch.optim.Adam(weight_decay=λ)``) or, with ``decoupled=True``, AdamW, on the regression.
 
@@ -506,6 +507,9 @@ def train_adam(
         m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  w ← w − η m̂/(√v̂ + ε),  m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)
     ``History.decay_rates`` (E, d): after each epoch, the fraction of each weight that the decay removes
     per step: ηλ/(√v̂ᵢ + ε) for Adam + L2 (one value per weight, changing as v̂ does), ηλ for AdamW.
+    ``History.path`` (E, d + 1): the parameters [w; b] after each epoch, in float64.
+    ``lr_schedule="linear"`` lowers the learning rate linearly to 0 over the run, η_t = lr·(1 − t/T) for step t of
+    T (as ``torch.optim.lr_scheduler.LambdaLR`` stepped once per step would); AdamW's decay η_tλ falls with it.
     """
     lambd = float(_as_column("lambd", [lambd], 1, positive=False)[0])
     lr = float(_as_column("lr", [lr], 1, positive=True)[0])
@@ -518,6 +522,8 @@ def train_adam(
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     if not eps > 0.0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
+    if lr_schedule not in ("constant", "linear"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
     if data is None:
         generator = torch.Generator().manual_seed(seed)
         data = synthetic_regression(generator=generator)
@@ -526,17 +532,21 @@ def train_adam(
     X, y, X_test, y_test = (t.double() for t in (data.X_train, data.y_train, data.X_test, data.y_test))
     n, d = X.shape
     minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size
+    total_steps = num_epochs * math.ceil(n / batch_size)
+    base_lr = lr
     X_aug, X_test_aug = (torch.cat([A, A.new_ones(len(A), 1)], dim=1) for A in (X, X_test))
     z = torch.cat([torch.randn(d, 1, generator=generator).double(), X.new_zeros(1, 1)])  # [w; b], b = 0
     decay = X.new_ones(d + 1, 1)
     decay[d] = 0.0  # the bias is not decayed (decay_param_groups)
     m, v = torch.zeros_like(z), torch.zeros_like(z)
     initial = float(((X_aug @ z - y) ** 2).mean())
-    train, test, norms, rates = [], [], [], []
+    train, test, norms, rates, path = [], [], [], [], []
     t = 0
     for _ in range(num_epochs):
         for idx in minibatch_indices(n, batch_size, generator=generator):
             t += 1
+            if lr_schedule == "linear":
+                lr = base_lr * (1 - t / total_steps)
             F = X_aug[idx]
             g = (2 / len(idx)) * (F.T @ (F @ z - y[idx]))  # ∇ of nn.MSELoss on the minibatch, (d+1, 1)
             if decoupled:
@@ -550,13 +560,16 @@ def train_adam(
         train.append(float(((X_aug @ z - y) ** 2).mean()))
         test.append(float(((X_test_aug @ z - y_test) ** 2).mean()))
         norms.append(float(z[:d].norm()))
+        path.append(z[:, 0].clone())
         rates.append(torch.full((d,), lr * lambd) if decoupled else (lr * lambd / denom[:d, 0]).float())
     optimizer_name = "AdamW" if decoupled else "Adam"
     history = _history(
-        lambd, lr, torch.tensor(train), torch.tensor(test), torch.tensor(norms), BLOWUP_FACTOR * max(initial, 1e-12),
-        z.flatten(), {"optimizer": optimizer_name, "seed": seed, "batch_size": batch_size, "num_epochs": num_epochs},
+        lambd, base_lr, torch.tensor(train), torch.tensor(test), torch.tensor(norms), BLOWUP_FACTOR * max(initial, 1e-12),
+        z.flatten(), {"optimizer": optimizer_name, "seed": seed, "batch_size": batch_size, "num_epochs": num_epochs,
+                      "lr_schedule": lr_schedule},
     )
     history.decay_rates = torch.stack(rates)[: len(history.w_norms)]
+    history.path = torch.stack(path)[: len(history.w_norms)]  # (E, d + 1): [w; b] after each epoch, float64
     return history
 
 

@@ -32,7 +32,7 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
 
 
-def _penalty_value(result, W: torch.Tensor, what: str):
+def _penalty_value(result, W: torch.Tensor, what: str, name: str = "W"):
     """The learner's penalty as a float: (value, None), or (None, a hint naming what is wrong with its type or shape)."""
     value, problem = _as_scalar(result)
     if problem == "bool":
@@ -46,7 +46,7 @@ def _penalty_value(result, W: torch.Tensor, what: str):
                           " the sum over all entries")
         return None, f"return a single number: sum over all entries (got a result of shape {shape})"
     if not math.isfinite(value):
-        return None, f"{what} returned {value} for a finite W"
+        return None, f"{what} returned {value} for a finite {name}"
     return value, None
 
 
@@ -61,7 +61,7 @@ def check_l1_penalty(fn) -> bool:
         result, problem = _call(fn, w)
         if problem:
             return _report(False, problem)
-        value, problem = _penalty_value(result, w, "your function")
+        value, problem = _penalty_value(result, w, "your function", "w")
         if problem:
             return _report(False, problem)
         plain = w.detach()
@@ -75,6 +75,8 @@ def check_l1_penalty(fn) -> bool:
                 (plain.sum().item(), "you forgot the absolute value: Σwᵢ lets negative weights cancel positive ones"),
                 (plain.abs().mean().item(), "that is the mean of |wᵢ|: the L1 norm is the sum, not the mean"),
                 (plain.abs().max().item(), "that is the largest |wᵢ| (the ∞-norm); L1 sums all of them"),
+                (float((plain != 0).sum()), "that counts the non-zero entries (torch.norm(w, p=0), the \"0-norm\"): it is"
+                                            " not L1 and passes no gradient; use p=1 or w.abs().sum()"),
             ]
             if plain.dim() == 2:
                 named.append((plain.abs().sum(0).max().item(),
@@ -83,7 +85,8 @@ def check_l1_penalty(fn) -> bool:
             for wrong, hint in named:
                 if expected and _close(value, wrong):
                     return _report(False, hint)
-            return _report(False, f"for w = {plain.tolist()} expected {expected:.4g}, got {value:.4g}")
+            shown = [round(x, 3) for x in plain.flatten().tolist()]
+            return _report(False, f"for w = {shown} (shape {tuple(plain.shape)}) expected {expected:.4g}, got {value:.4g}")
         if not isinstance(result, torch.Tensor) or not result.requires_grad:
             return _report(False, "the value is right but detached from w (a Python number, .item() or torch.tensor(...)):"
                                   " autograd cannot differentiate it; keep it a tensor, e.g. w.abs().sum()")
@@ -105,11 +108,16 @@ def check_l1_penalty(fn) -> bool:
 @checker
 @on_course_device
 def check_frobenius_penalty(fn) -> bool:
-    """Exercise: write ``frobenius_penalty(W)`` = ½‖W‖_F² = ½ Σᵢⱼ Wᵢⱼ² for a weight matrix."""
+    """Exercise: write ``frobenius_penalty(W)`` = ½‖W‖_F² = ½ Σᵢⱼ Wᵢⱼ² for a weight matrix.
+
+    Probed with 2-D matrices only (so matrix_norm, trace(WᵀW) and einsum("ij,ij->") forms work), each with
+    requires_grad: the result must be a tensor that autograd can differentiate, with gradient W.
+    """
     if not callable(fn):
         return _report(False, f"pass your function itself (frobenius_penalty), got {type(fn).__name__}")
-    for W in _probe_tensors():
-        result, problem = _call(fn, W.clone())
+    for W in _probe_matrices():
+        W_in = W.clone().requires_grad_()
+        result, problem = _call(fn, W_in)
         if problem:
             return _report(False, problem)
         value, problem = _penalty_value(result, W, "your function")
@@ -117,8 +125,20 @@ def check_frobenius_penalty(fn) -> bool:
             return _report(False, problem)
         expected = l2_penalty(W).item()
         if _close(value, expected):
+            if not isinstance(result, torch.Tensor) or not result.requires_grad:
+                return _report(False, "the value is right but detached from W (a Python number, .item() or"
+                                      " torch.tensor(...)): autograd cannot differentiate it, so it would regularise"
+                                      " nothing; keep it a tensor, e.g. (W ** 2).sum() / 2")
+            try:
+                (grad,) = torch.autograd.grad(result.sum(), W_in, allow_unused=True)
+            except RuntimeError as error:
+                return _report(False, f"autograd could not differentiate your result: {error}")
+            if grad is None or not torch.allclose(grad, W, atol=1e-5):
+                return _report(False, "the value is right but its gradient is not W: compute it from W with torch"
+                                      " operations, e.g. (W ** 2).sum() / 2")
             continue
         named = [
+            (-expected, "the sign is flipped: a penalty is added to the loss, so it must be >= 0 (½ Σ Wᵢⱼ², no minus)"),
             (2 * expected, "you forgot the ½ (its gradient should be W, not 2W)"),
             (math.sqrt(2 * expected), "that is ‖W‖_F, the unsquared norm: square it and halve it"),
             (math.sqrt(2 * expected) / 2, "that is ½‖W‖_F, the unsquared norm halved: square the norm first"),
@@ -137,8 +157,16 @@ def check_frobenius_penalty(fn) -> bool:
         for wrong, hint in named:
             if expected and _close(value, wrong):
                 return _report(False, hint)
-        return _report(False, f"for a {tuple(W.shape)} matrix expected {expected:.4g}, got {value:.4g}")
+        return _report(False, f"for a {tuple(W.shape)} matrix W expected ½ Σ Wᵢⱼ² = {expected:.4g}, got {value:.4g}")
     return _report(True, "½‖W‖_F² is the matrix version of ½‖w‖²: sum every squared entry")
+
+
+def _probe_matrices():
+    """2-D probes for the Frobenius checker: a weight matrix has rows and columns."""
+    generator = torch.Generator().manual_seed(1234)
+    return [torch.randn(shape, generator=generator) for shape in ((3, 4), (1, 5), (6, 2))] + [
+        torch.zeros(2, 3), torch.tensor([[-2.0, 0.0], [3.5, 1.0]])
+    ]
 
 
 def _lambda_of(answer, histories):
@@ -177,10 +205,14 @@ def check_best_lambda(answer, histories: list[History], *, test_histories: list[
                                   f" on_validation[{int(value)}].lambd")
         return _report(False, f"{answer!r} is not one of the swept values; choose one of "
                               + ", ".join(f"{h.lambd:.3g}" for h in histories))
+    if chosen.lambd == 0:
+        return _report(False, f"λ = 0 is no decay at all: validation loss {chosen.final_test_loss:.3g}, the model"
+                              " memorises; choose the λ with the smallest final validation loss (.final_test_loss)")
     by_train = min(finished, key=lambda h: h.final_train_loss)
     if chosen is by_train:
-        return _report(False, f"λ = {chosen.lambd:.3g} has the lowest TRAIN loss: training loss always prefers less"
-                              " decay; choose by the validation loss (.final_test_loss here)")
+        return _report(False, f"λ = {chosen.lambd:.3g} has the lowest TRAIN loss: the training loss rewards fitting the"
+                              " training data, not predicting new data; choose by the validation loss"
+                              " (.final_test_loss here)")
     by_curve_minimum = min(finished, key=lambda h: min(h.test_loss))
     if chosen is by_curve_minimum:
         return _report(False, f"λ = {chosen.lambd:.3g} has the lowest validation loss at some epoch, not at the end:"
