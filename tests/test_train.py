@@ -236,7 +236,8 @@ def test_proximal_needs_the_l1_penalty(kwargs):
 @pytest.mark.parametrize("decoupled, optimizer", [(False, torch.optim.Adam), (True, torch.optim.AdamW)])
 def test_train_adam_equals_torch_optim(decoupled, optimizer):
     from wd_helpers.regularizers import decay_param_groups
-    from wd_helpers.train import train_adam, train_with_optimizer
+    from wd_helpers.regression import train_adam
+    from wd_helpers.train import train_with_optimizer
 
     reference = train_with_optimizer(lambda m: optimizer(decay_param_groups(m, 1.0), lr=0.01), num_epochs=25)
     ours = train_adam(1.0, decoupled=decoupled, lr=0.01, num_epochs=25)
@@ -246,7 +247,7 @@ def test_train_adam_equals_torch_optim(decoupled, optimizer):
 
 
 def test_train_adam_decay_rates_are_per_weight_for_adam_and_constant_for_adamw():
-    from wd_helpers.train import train_adam
+    from wd_helpers.regression import train_adam
 
     adam, adamw = train_adam(1.0, num_epochs=5), train_adam(1.0, decoupled=True, num_epochs=5)
     assert adam.decay_rates.shape == adamw.decay_rates.shape == (5, 200)
@@ -258,7 +259,8 @@ def test_train_adam_decay_rates_are_per_weight_for_adam_and_constant_for_adamw()
 @pytest.mark.parametrize("decoupled, optimizer", [(False, torch.optim.Adam), (True, torch.optim.AdamW)])
 def test_train_adam_linear_schedule_equals_torch_optim_with_lambda_lr(decoupled, optimizer):
     from wd_helpers.regularizers import decay_param_groups
-    from wd_helpers.train import train_adam, train_with_optimizer
+    from wd_helpers.regression import train_adam
+    from wd_helpers.train import train_with_optimizer
 
     epochs, steps = 15, 15 * 4
     schedulers = []
@@ -292,7 +294,7 @@ def test_train_adam_linear_schedule_equals_torch_optim_with_lambda_lr(decoupled,
      ({"lr_schedule": "cosine"}, "lr_schedule")],
 )
 def test_train_adam_bad_input_names_the_argument(kwargs, argument):
-    from wd_helpers.train import train_adam
+    from wd_helpers.regression import train_adam
 
     with pytest.raises(ValueError, match=argument):
         train_adam(**kwargs)
@@ -300,7 +302,7 @@ def test_train_adam_bad_input_names_the_argument(kwargs, argument):
 
 @pytest.mark.parametrize("n_train", [20, 300])
 def test_l2_minimiser_zeroes_the_gradient_of_the_penalised_mean_squared_error(n_train):
-    from wd_helpers.train import l2_minimiser
+    from wd_helpers.regression import l2_minimiser
 
     data = synthetic_regression(n_train=n_train, generator=torch.Generator().manual_seed(0))
     X, y = data.X_train.double(), data.y_train.double()
@@ -312,7 +314,7 @@ def test_l2_minimiser_zeroes_the_gradient_of_the_penalised_mean_squared_error(n_
 
 
 def test_l2_minimiser_is_where_long_sgd_training_goes():
-    from wd_helpers.train import l2_minimiser
+    from wd_helpers.regression import l2_minimiser
 
     data = synthetic_regression(generator=torch.Generator().manual_seed(0))
     w, b = l2_minimiser(data.X_train, data.y_train, 1.0)
@@ -322,7 +324,7 @@ def test_l2_minimiser_is_where_long_sgd_training_goes():
 
 @pytest.mark.parametrize("lambd", [0.0, -1.0, float("nan"), "1", True])
 def test_l2_minimiser_needs_a_positive_lambda(lambd):
-    from wd_helpers.train import l2_minimiser
+    from wd_helpers.regression import l2_minimiser
 
     with pytest.raises(ValueError, match="lambd"):
         l2_minimiser(torch.ones(3, 2), torch.ones(3, 1), lambd)
@@ -330,7 +332,7 @@ def test_l2_minimiser_needs_a_positive_lambda(lambd):
 
 @pytest.mark.parametrize("lambd, decay_bias", [(0.0, False), (3.0, False), (100.0, False), (100.0, True)])
 def test_largest_curvature_is_the_top_eigenvalue_of_the_autograd_hessian(lambd, decay_bias):
-    from wd_helpers.train import largest_curvature
+    from wd_helpers.regression import largest_curvature
 
     X = synthetic_regression(n_train=5, num_inputs=6, generator=torch.Generator().manual_seed(0)).X_train.double()
     y = torch.zeros(5, dtype=torch.float64)
@@ -346,7 +348,7 @@ def test_largest_curvature_is_the_top_eigenvalue_of_the_autograd_hessian(lambd, 
 
 
 def test_largest_curvature_bound_separates_stable_from_diverging_full_batch_runs():
-    from wd_helpers.train import largest_curvature
+    from wd_helpers.regression import largest_curvature
 
     data = synthetic_regression(generator=torch.Generator().manual_seed(0))
     bound = 2 / largest_curvature(data.X_train, 100.0)
@@ -357,7 +359,7 @@ def test_largest_curvature_bound_separates_stable_from_diverging_full_batch_runs
 @pytest.mark.parametrize("kwargs, argument", [({"lambd": -1.0}, "lambd"), ({"lambd": float("inf")}, "lambd"),
                                               ({"loss": "l1"}, "loss")])
 def test_largest_curvature_bad_input_names_the_argument(kwargs, argument):
-    from wd_helpers.train import largest_curvature
+    from wd_helpers.regression import largest_curvature
 
     with pytest.raises(ValueError, match=argument):
         largest_curvature(torch.ones(3, 2), **kwargs)
