@@ -44,6 +44,18 @@ MOMENTUM_STEPS = [  # (the learner's function, verdict, a phrase the hint must c
     (lambda x, v, g, lr, beta: (x - lr * (v + g), v + g), False, "forgot β"),
     (lambda x, v, g, lr, beta: (x - (beta * v + g), beta * v + g), False, "forgot η"),
     (lambda x, v, g, lr, beta: (x - 2 * lr * (beta * v + g), beta * v + g), False, "new_x should be"),
+    # a right step in a coarser float: accepted, to that precision (not "new_x should be x − η·new_v")
+    (lambda x, v, g, lr, beta: (_right(x, v, g, lr, beta)[0].bfloat16(), _right(x, v, g, lr, beta)[1]), True,
+     "precision of bfloat16"),
+    (lambda x, v, g, lr, beta: tuple(t.half() for t in _right(x, v, g, lr, beta)), True, "precision of float16"),
+    (lambda x, v, g, lr, beta: tuple(t.double() for t in _right(x, v, g, lr, beta)), True, "dampening 0"),
+    # a wrong step in bfloat16 is still wrong
+    (lambda x, v, g, lr, beta: ((x - lr * g).bfloat16(), (beta * v + g).bfloat16()), False, "plain gradient-descent"),
+    # complex results: refused, naming it (no torch warning about discarded imaginary parts)
+    (lambda x, v, g, lr, beta: tuple(t.to(torch.complex64) for t in _right(x, v, g, lr, beta)), False,
+     "new_x is complex"),
+    (lambda x, v, g, lr, beta: (_right(x, v, g, lr, beta)[0], _right(x, v, g, lr, beta)[1] + 0j), False,
+     "new_v is complex"),
     (lambda x, v, g, lr, beta: (x.flatten() - lr * (beta * v + g).flatten(), beta * v + g), False, "shape (2, 3)"),
     (lambda x, v, g, lr, beta: (x - lr * (beta * v + g), (beta * v + g).sum()), False, "new_v should have shape"),
     (lambda x, v, g, lr, beta: x - lr * (beta * v + g), False, "return two things"),
@@ -59,6 +71,7 @@ MOMENTUM_STEPS = [  # (the learner's function, verdict, a phrase the hint must c
 
 
 @pytest.mark.parametrize("fn, verdict, phrase", MOMENTUM_STEPS)
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. "Casting complex values to real discards the imaginary part"
 def test_momentum_step_checker(fn, verdict, phrase, capsys):
     assert check_momentum_step(fn) is verdict
     out = capsys.readouterr().out
@@ -158,7 +171,10 @@ FASTEST = [  # (answer, verdict, a phrase the hint must contain); the winner is 
     ("SGD with momentum", False, "Momentum is not first"),
     ("sgd_with_momentum", False, "Momentum is not first"),
     ("AdaGrad", False, "only falls as squared gradients pile up"),
-    ("Adam", False, "overshoots x₁ = 0"),
+    ("Adam", False, "rises as the gradients shrink"),  # not "stays near 0.4" (it rises about 3.8×)
+    ("Adam", False, "−5 → +1.13 → −0.37 → +0.14"),
+    ("Adam", False, "only 22 steps"),  # the explorer's starting sliders are not torch's defaults
+    ("Adam", False, "β₁ = 0.9, β₂ = 0.999"),
     ("GD", True, "SGD is first"),
     ("gradient descent", True, "SGD is first"),
     ("Gradient-Descent", True, "SGD is first"),
@@ -184,6 +200,38 @@ def test_fastest_optimizer_checker(answer, verdict, phrase, capsys):
     assert check_fastest_optimizer(answer) is verdict
     out = capsys.readouterr().out
     assert phrase in out, out
+
+
+def test_the_why_not_hints_state_what_the_paths_do():
+    """The numbers in the hints, recomputed along each loser's path (η = 0.4, from (−5, −2))."""
+    from wd_helpers import optim
+    from wd_helpers.checks.optimizers import _WHY_NOT, _race
+
+    narrow = lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2
+    start = torch.tensor([-5.0, -2.0])
+    # Adam: effective rate on x₁ rises from 0.4 to about 3.8× by step 76; x₁ swings past 0 and back
+    path = optim.trace(lambda p: optim.Adam(p, lr=0.4, betas=(0.9, 0.999)), narrow, start, 100)
+    g1 = path[:-1, 0] * 0.2
+    t = torch.arange(1, 101)
+    v = torch.zeros(())
+    rates = []
+    for step in range(100):
+        v = 0.999 * v + 0.001 * g1[step] ** 2
+        rates.append(0.4 / (v / (1 - 0.999 ** t[step])).sqrt().item())
+    assert f"{rates[0]:.1f}" == "0.4" and f"{rates[75] / rates[0]:.1f}" == "3.8" and rates[75] > rates[0]
+    assert _race()["Adam"] == 76
+    x1 = path[:, 0]
+    turns = [i for i in range(1, 100) if (x1[i] - x1[i - 1]) * (x1[i + 1] - x1[i]) < 0]
+    assert [f"{x1[i]:+.2f}" for i in turns[:3]] == ["+1.13", "-0.37", "+0.14"]
+    assert "−5 → +1.13 → −0.37 → +0.14" in _WHY_NOT["Adam"] and "3.8×" in _WHY_NOT["Adam"]
+    slider_adam = optim.loss_along(narrow, optim.trace(lambda p: optim.Adam(p, lr=0.4, betas=(0.5, 0.9)), narrow, start, 100))
+    assert int((slider_adam < 1e-4).nonzero()[0]) == 22 and "22 steps" in _WHY_NOT["Adam"]
+    # AdaGrad: its rate on x₁ starts at 0.4 and never rises
+    ada = optim.trace(lambda p: optim.AdaGrad(p, lr=0.4), narrow, start, 100)
+    ada_rates = 0.4 / torch.cumsum((ada[:-1, 0] * 0.2) ** 2, 0).sqrt()
+    assert abs(ada_rates[0] - 0.4) < 1e-6 and (ada_rates[1:] <= ada_rates[:-1]).all()
+    # Momentum: heavy ball's rate along x₁ is √β, GD's 1 − ηL
+    assert f"{optim.momentum_rate(0.4, 0.2, 0.9):.3f}" == "0.949" and f"{1 - 0.4 * 0.2:.2f}" == "0.92"
 
 
 def test_fastest_optimizer_checker_accepts_only_the_measured_winner():
