@@ -224,7 +224,8 @@ def test_best_lambda_checker_on_a_real_sweep(capsys):
 
 # --- check_norm_limit -------------------------------------------------------------------------------------------
 
-NORM_RIGHT = {"int 0": 0, "float 0": 0.0, "negative zero": -0.0, "string": "0", "tensor": torch.tensor(0.0)}
+NORM_RIGHT = {"int 0": 0, "float 0": 0.0, "negative zero": -0.0, "string": "0", "tensor": torch.tensor(0.0),
+              "essentially 0": 1e-9, "tiny": 1e-300, "just below 1e-6": 9.9e-7}
 
 
 @pytest.mark.parametrize("answer", NORM_RIGHT.values(), ids=NORM_RIGHT.keys())
@@ -235,6 +236,7 @@ def test_norm_limit_checker_accepts_zero_in_any_form(capsys, answer):
 
 NORM_WRONG = {
     "the sweep's right end": (0.005, "finite λ"),
+    "small but not essentially 0": (1e-5, "finite λ"),
     "norm of the true weights": (0.1414, "true weights"),
     "‖w‖ without decay": (14.12, "λ = 0"),
     "√200": (math.sqrt(200), "λ = 0"),
@@ -254,3 +256,9 @@ NORM_WRONG = {
 def test_norm_limit_checker_refuses_and_names_the_mistake(capsys, answer, hint):
     ok, out = _verdict(capsys, check_norm_limit, answer)
     assert not ok and hint in out, out
+
+
+@pytest.mark.parametrize("answer", [1e-9, 1e-300])
+def test_norm_limit_checker_says_a_tiny_answer_means_exactly_zero(capsys, answer):
+    ok, out = _verdict(capsys, check_norm_limit, answer)
+    assert ok and "exactly 0" in out, out

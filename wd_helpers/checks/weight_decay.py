@@ -244,7 +244,10 @@ def check_norm_limit(answer) -> bool:
         return _report(True, "every step multiplies w by (1 − ηλ), so the penalty wins and w → 0")
     if value < 0:
         return _report(False, "a norm is never negative")
-    if 0 < value < 0.05:
+    if value < 1e-6:  # 1e-9, 1e-300: the learner means 0
+        return _report(True, "that is 0 for all purposes, and the limit is exactly 0: every step multiplies w by"
+                             " (1 − ηλ), so the penalty wins and w → 0")
+    if value < 0.05:
         return _report(False, "that is ‖w‖ at a large but finite λ (the sweep's right end); the limit as λ keeps"
                               " growing is the value those numbers approach")
     if math.isclose(value, math.sqrt(200 * 0.01**2), rel_tol=0.02):
