@@ -28,26 +28,70 @@ def _raises(z, t):
     raise RuntimeError("boom")
 
 
+def _per_example(z, t):  # written from logsumexp, as the exercise asks
+    return torch.logsumexp(z, 1) - z[range(len(t)), t]
+
+
+def _mean_ce(z, t):
+    return _per_example(z, t).mean()
+
+
+def _one_hot_without_num_classes(z, t):
+    return -(F.one_hot(t) * _log_softmax(z)).sum(1).mean()
+
+
+def _calls_the_module(z, t):
+    loss = nn.CrossEntropyLoss()
+    return loss(z, t)
+
+
+def _calls_the_course_version(z, t):
+    from wd_helpers import losses
+
+    return losses.cross_entropy(z, t)
+
+
 CE_RIGHT = {
     "logsumexp by hand": lambda z, t: (torch.logsumexp(z, 1) - z[range(len(t)), t]).mean(),
     "gather": lambda z, t: -_log_softmax(z).gather(1, t.unsqueeze(1)).mean(),
-    "F.cross_entropy": lambda z, t: F.cross_entropy(z, t),
-    "nll of log_softmax": lambda z, t: F.nll_loss(torch.log_softmax(z, dim=1), t),
+    "torch.log_softmax and gather": lambda z, t: -torch.log_softmax(z, dim=1).gather(1, t[:, None]).mean(),
+    "one-hot with num_classes": lambda z, t: -(F.one_hot(t, z.shape[1]) * _log_softmax(z)).sum(1).mean(),
     "max shift by hand": lambda z, t: (
         (z.max(1).values + torch.log(torch.exp(z - z.max(1, keepdim=True).values).sum(1))) - z[range(len(t)), t]
     ).mean(),
-    "python float": lambda z, t: F.cross_entropy(z, t).item(),
-    "float64": lambda z, t: F.cross_entropy(z.double(), t),
-    "keeps its graph": lambda z, t: F.cross_entropy(z.requires_grad_(), t),
+    "python float": lambda z, t: _mean_ce(z, t).item(),
+    "float64": lambda z, t: _mean_ce(z.double(), t),
+    "keeps its graph": lambda z, t: _mean_ce(z.requires_grad_(), t),
+    "global max inside logsumexp": lambda z, t: (z.max() + torch.logsumexp(z - z.max(), 1) - z[range(len(t)), t]).mean(),
 }
 
 CE_WRONG = {  # name → (function, words the hint must contain)
-    "unreduced": (lambda z, t: F.cross_entropy(z, t, reduction="none"), "reduce with the mean"),
-    "sum, not mean": (lambda z, t: F.cross_entropy(z, t, reduction="sum"), "sum over the batch"),
+    "F.cross_entropy": (F.cross_entropy, "that is the built-in"),
+    "F.cross_entropy inside": (lambda z, t: F.cross_entropy(z, t), "that is the built-in"),
+    "nll_loss of log_softmax": (lambda z, t: F.nll_loss(torch.log_softmax(z, dim=1), t), "that is the built-in"),
+    "an nn.CrossEntropyLoss instance": (nn.CrossEntropyLoss(), "that is the built-in"),
+    "an nn.CrossEntropyLoss inside": (_calls_the_module, "that is the built-in"),
+    "an nn.NLLLoss instance after log_softmax": (lambda z, t: nn.NLLLoss()(torch.log_softmax(z, 1), t), "the built-in"),
+    "the course's own": (_calls_the_course_version, "that is the built-in"),
+    "built-in, unreduced": (lambda z, t: F.cross_entropy(z, t, reduction="none"), "that is the built-in"),
+    "global max": (lambda z, t: (z.max() + torch.log(torch.exp(z - z.max()).sum(1)) - z[range(len(t)), t]).mean(),
+                   "dim=1, keepdim=True"),
+    "max not added back": (
+        lambda z, t: (torch.log(torch.exp(z - z.max(1, keepdim=True).values).sum(1)) - z[range(len(t)), t]).mean(),
+        "never added it back"),
+    "global max not added back": (
+        lambda z, t: (torch.log(torch.exp(z - z.max()).sum(1)) - z[range(len(t)), t]).mean(), "never added it back"),
+    "log-softmax over dim 0": (lambda z, t: -(z - torch.logsumexp(z, 0, keepdim=True))[range(len(t)), t].mean(),
+                               "dim 0"),
+    "torch.log_softmax over dim 0": (lambda z, t: -torch.log_softmax(z, 0)[range(len(t)), t].mean(), "dim 0"),
+    "logsumexp over dim 0": (lambda z, t: (torch.logsumexp(z, 0) - z[range(len(t)), t]).mean(), "dim 0"),
+    "F.one_hot without num_classes": (_one_hot_without_num_classes, "num_classes"),
+    "unreduced": (_per_example, "reduce with the mean"),
+    "sum, not mean": (lambda z, t: _per_example(z, t).sum(), "sum over the batch"),
     "log(softmax)": (
         lambda z, t: -torch.log(torch.softmax(z, 1)[range(len(t)), t]).mean(), "log(softmax(z)) is unstable"
     ),
-    "no max shift": (lambda z, t: (torch.log(torch.exp(z).sum(1)) - z[range(len(t)), t]).mean(), "logsumexp"),
+    "no max shift": (lambda z, t: (torch.log(torch.exp(z).sum(1)) - z[range(len(t)), t]).mean(), "overflows"),
     "clamped log(softmax)": (
         lambda z, t: -torch.log(torch.softmax(z, 1)[range(len(t)), t].clamp(min=1e-12)).mean(),
         "log(softmax(z)) loses",
@@ -56,10 +100,10 @@ CE_WRONG = {  # name → (function, words the hint must contain)
     "missing minus and summed": (lambda z, t: _log_softmax(z)[range(len(t)), t].sum(), "missing minus sign"),
     "one-hot by broadcasting": (lambda z, t: -(t * _log_softmax(z)).sum(1).mean(), "one-hot"),
     "one-hot by indexing": (lambda z, t: -(_log_softmax(z)[t.bool()]).mean(), "one-hot"),
-    "slightly off": (lambda z, t: F.cross_entropy(z, t) * 1.01, "expected"),
+    "slightly off": (lambda z, t: _mean_ce(z, t) * 1.01, "expected"),
     "ignores the target": (lambda z, t: (torch.logsumexp(z, 1) - z.max(1).values).mean(), "never use target"),
     "mean over N·C": (lambda z, t: -(F.one_hot(t, z.shape[1]) * _log_softmax(z)).mean(), "N·C"),
-    "in bits": (lambda z, t: F.cross_entropy(z, t) / math.log(2), "bits"),
+    "in bits": (lambda z, t: _mean_ce(z, t) / math.log(2), "bits"),
     "z[:, t] block": (lambda z, t: -_log_softmax(z)[:, t].mean(), "z[range(N), target]"),
     "z[:, t] block, logsumexp": (lambda z, t: (torch.logsumexp(z, 1) - z[:, t]).mean(), "z[range(N), target]"),
     "z[:, t] block, sum / N": (lambda z, t: -_log_softmax(z)[:, t].sum() / len(t), "z[range(N), target]"),
@@ -88,6 +132,18 @@ def test_stable_cross_entropy_refuses_and_names_the_mistake(name, capsys):
     assert not ok and hint in out, out
 
 
+def test_the_built_ins_are_put_back_after_the_check(capsys):
+    from wd_helpers import losses
+
+    originals = (F.cross_entropy, F.nll_loss, F.one_hot, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward,
+                 losses.cross_entropy, losses.nll_loss)
+    for fn in (F.cross_entropy, _raises, _one_hot_without_num_classes, CE_RIGHT["gather"]):
+        verdict(capsys, check_stable_cross_entropy, fn)
+    assert originals == (F.cross_entropy, F.nll_loss, F.one_hot, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward,
+                         losses.cross_entropy, losses.nll_loss)
+    assert "forward" not in vars(nn.CrossEntropyLoss()) and F.cross_entropy(torch.zeros(1, 2), torch.tensor([0])) > 0
+
+
 # ---------------------------------------------------------------- check_entropy
 
 DIE = [0.1, 0.1, 0.1, 0.1, 0.1, 0.5]
@@ -111,6 +167,8 @@ ENTROPY_WRONG = [  # (answer, p, words the hint must contain)
     (float("nan"), [0.5, 0.5, 0.0], "0·log 0"),
     (1.3, [0.25, 0.25, 0.5, 0.0], "0·log 0 = 0"),
     (0.6931, [0.5, 0.5], "nats"),
+    (0.832, DIE, "separate term"),  # −0.1 log₂ 0.1 − 0.5 log₂ 0.5: the five 0.1 faces as one term
+    (0.8322, DIE, "separate term"),
     (1, DIE, "lumped"),  # "a 6" vs "not a 6": the five equal faces as one outcome
     (1.0, DIE, "lumped"),
     ("1", DIE, "lumped"),
@@ -168,6 +226,8 @@ LOSS_RIGHT = [  # (task, answer)
     ("binary", "BCEWithLogitsLoss"),
     ("binary", nn.BCEWithLogitsLoss),
     ("binary", "SoftMarginLoss"),
+    ("multi-label", "SoftMarginLoss"),  # with ±1 targets per label it equals MultiLabelSoftMarginLoss
+    ("multi-label", nn.SoftMarginLoss()),
     ("regression", "MSELoss"),
     ("regression", "mseloss"),
     ("regression", nn.MSELoss()),
@@ -204,6 +264,7 @@ LOSS_WRONG = [  # (task, answer, words the hint must contain)
     ("multi-label", nn.CosineEmbeddingLoss, "learns embeddings"),
     ("multi-class", nn.TripletMarginLoss(), "learns embeddings"),
     ("multi-class", "MultiLabelMarginLoss", "multi-label loss"),
+    ("multi-class", "SoftMarginLoss", "do not compete"),
     ("multi-class", nn.MultiLabelMarginLoss, "multi-label loss"),
     ("multi-label", "HingeEmbeddingLoss", "learns embeddings"),
     ("multi-label", nn.HingeEmbeddingLoss, "learns embeddings"),

@@ -146,3 +146,65 @@ def test_full_redraw_lays_out_again_when_tick_labels_grow():
             box = ax.get_tightbbox(renderer)
             assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1, (activation, box)
             assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1, (activation, box)
+
+
+def test_activation_explorer_names_a_plateau_not_its_first_point():
+    """ReLU's |f′| = 1 on all of x > 0: argmax alone said "at x = 0.03" and moved with the range."""
+    explorer = activation_explorer(activation="ReLU")
+    for x_range in (0.5, 6.0, 20.0):
+        explorer.sliders["x_range"].value = x_range
+        assert explorer.status.value == "ReLU: largest |f′| = 1 for x > 0", explorer.status.value
+    explorer.controls["activation"].value = "PReLU"
+    explorer.sliders["alpha"].value = 2.0
+    assert explorer.status.value == "PReLU (α = 2): largest |f′| = 2 for x ≤ 0"
+    explorer.sliders["alpha"].value = 1.0
+    assert explorer.status.value.endswith("= 1 for every x")
+    explorer.controls["activation"].value = "sigmoid"
+    explorer.sliders["x_range"].value = 0.5  # a flat top 3.9e-7 below 0.25 at x = ±0.0025: still one point
+    assert explorer.status.value == "sigmoid: largest |f′| = 0.25 at x = 0"
+
+
+def test_gradient_depth_explorer_leaves_out_prelu():
+    """PReLU at initialisation is a LeakyReLU (its α is learned): the depth explorer does not offer it."""
+    explorer = gradient_depth_explorer(activation="ReLU", depth=2)
+    assert "PReLU" not in explorer.controls["activation"].options
+    assert "LeakyReLU" in explorer.controls["activation"].options
+    with pytest.raises(ValueError, match="activation"):
+        gradient_depth_explorer(activation="PReLU")
+
+
+def best_l1_line_through_two_points(x, y):
+    """Brute force: the L1 line fit passes through two data points, so try every pair."""
+    best = None
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            a = (y[j] - y[i]) / (x[j] - x[i])
+            b = y[i] - a * x[i]
+            total = (a * x + b - y).abs().sum().item()
+            if best is None or total < best[0]:
+                best = (total, a.item(), b.item())
+    return best[1:]
+
+
+@pytest.mark.parametrize("outlier", [0.0, 50.0, -40.0])
+def test_the_l1_line_is_the_exact_l1_line(outlier):
+    x, y = line_data(0)
+    y[-1] += outlier
+    assert fits_close(fit_lines(x, y)["L1"], best_l1_line_through_two_points(x.double(), y.double()))
+
+
+def test_explorer_statuses_print_no_negative_zero_and_name_the_grid_edge():
+    from wd_helpers.widgets.losses import _count, _hundredths
+
+    assert f"{_hundredths(-0.004):+.2f}" == "+0.00" and f"{_hundredths(-0.006):+.2f}" == "-0.01"
+    explorer = outlier_explorer(outlier=-40.0)
+    assert "-0.00" not in explorer.status.value, explorer.status.value
+    assert _count(1, "head") == "1 head" and _count(0, "head") == "0 heads"
+    coin = coin_explorer(heads=0, flips=10)
+    assert coin.status.value.startswith("0 heads in 10 flips") and coin.status.value.endswith("the MLE is θ = 0")
+    coin.sliders["flips"].value = 1
+    coin.sliders["heads"].value = 1
+    assert coin.status.value.startswith("1 head in 1 flip:") and coin.status.value.endswith("the MLE is θ = 1")
+    coin.sliders["flips"].value = 10
+    coin.sliders["heads"].value = 7
+    assert "edge" not in coin.status.value

@@ -105,6 +105,34 @@ def layer_gradient_norms(activation: str, depth: int, *, width: int = 64, batch_
 
 
 @on_course_device
+def mean_feature_cosines(activation: str, depth: int, *, width: int = 64, batch_size: int = 256,
+                         alpha: float = 0.1, init: str = "he", seed: int = 0) -> list[float]:
+    """After each hidden layer l = 1..depth: the mean cosine between two examples' features h_l (pairs n ≠ m).
+
+    The same seeded network and batch as ``layer_gradient_norms``. Near 0: the examples' features point in
+    unrelated directions; near 1: they line up, and the batch sum ∂loss/∂W_l = Σ_n δ_n h_(l−1),nᵀ adds up coherently.
+    """
+    if not 2 <= batch_size <= 100_000:
+        raise ValueError(f"batch_size must be in [2, 100000], got {batch_size!r}")
+    generator = torch.Generator().manual_seed(seed)
+    model = deep_mlp(activation, depth, width=width, alpha=alpha, init=init, generator=generator)
+    h = torch.randn(batch_size, 16, generator=generator)
+    cosines, previous_threads = [], torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: as in layer_gradient_norms, a second thread only waits
+    try:
+        with torch.no_grad():
+            for layer in model[:-1]:
+                h = layer(h)
+                if isinstance(layer, _Elementwise):
+                    u = h / h.norm(dim=1, keepdim=True).clamp_min(1e-30)  # unit rows (a dead row stays 0)
+                    total = u.sum(dim=0)  # Σ_n u_n, so that ‖Σ u‖² − Σ‖u_n‖² = Σ_(n≠m) u_n·u_m
+                    cosines.append(((total @ total) - (u * u).sum()).item() / (batch_size * (batch_size - 1)))
+    finally:
+        torch.set_num_threads(previous_threads)
+    return cosines
+
+
+@on_course_device
 def dead_relu_fraction(model: nn.Sequential, X: torch.Tensor) -> list[float]:
     """For each activation layer: the fraction of units that output 0 for every input in X."""
     fractions, h = [], X
@@ -131,7 +159,9 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
 
     Returns {loss name: (a, b)}. MSE chases an outlier; L1 and Huber mostly ignore it. The MSE line is the
     exact least-squares solution (torch.linalg.lstsq): ``steps`` Adam steps stop short of it when an outlier
-    pulls far, which would understate how far MSE follows it.
+    pulls far, which would understate how far MSE follows it. The L1 line is exact too (for up to 200 points
+    with two distinct x): some best L1 line passes through two data points, so it is the best of the n(n−1)/2
+    lines through pairs (Adam at a fixed lr hovers around the L1 minimum, a few hundredths off).
     """
     if x.shape != y.shape or x.dim() != 1:
         raise ValueError(f"x and y must be 1-D and of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -151,6 +181,15 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
         if "MSE" in fits:  # the least-squares minimiser, exactly (float64 on the CPU: lstsq on CUDA is limited)
             a, b = torch.linalg.lstsq(X.detach().double().cpu(), y.detach().double().cpu()[:, None]).solution[:, 0]
             fits["MSE"] = (a.item(), b.item())
+        xd, yd = x.detach().double().cpu(), y.detach().double().cpu()
+        first, second = torch.triu_indices(len(xd), len(xd), 1) if len(xd) <= 200 else (torch.zeros(0, dtype=torch.long),) * 2
+        distinct = xd[first] != xd[second]  # a pair with equal x fixes no line
+        if "L1" in fits and bool(distinct.any()):
+            first, second = first[distinct], second[distinct]
+            slopes = (yd[second] - yd[first]) / (xd[second] - xd[first])
+            intercepts = yd[first] - slopes * xd[first]
+            best = (slopes[:, None] * xd + intercepts[:, None] - yd).abs().sum(dim=1).argmin()
+            fits["L1"] = (slopes[best].item(), intercepts[best].item())
     finally:
         torch.set_num_threads(previous_threads)
     return fits

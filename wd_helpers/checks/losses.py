@@ -1,5 +1,6 @@
 """Checkers for the losses notebook (02)."""
 
+import contextlib
 import difflib
 import math
 import re
@@ -31,12 +32,137 @@ def _as_floats(result):
         return None
 
 
+_MISSING = object()
+
+
+class _BuiltinCall(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _replaced(replacements):
+    """Set each (owner, name) to its replacement while the block runs; always put the originals back."""
+    saved = []
+    try:
+        for owner, name, replacement in replacements:
+            saved.append((owner, name, vars(owner).get(name, _MISSING)))
+            setattr(owner, name, replacement)
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def _ready_made_losses():
+    """(owner, attribute) of every ready-made cross-entropy a learner could call instead of writing one."""
+    from .. import losses as course
+
+    return [(F, "cross_entropy"), (F, "nll_loss"), (torch.nn.CrossEntropyLoss, "forward"),
+            (torch.nn.NLLLoss, "forward"), (course, "cross_entropy"), (course, "nll_loss")]
+
+
+def _run(fn, logits, target, one_hot_classes=None):
+    """fn(logits, target) with the ready-made cross-entropies replaced by functions that raise (and, with
+    one_hot_classes, F.one_hot defaulting to that many classes): (result, problem, used a ready-made loss)."""
+    used = []
+
+    def refuse(*args, **kwargs):
+        used.append(True)
+        raise _BuiltinCall("a ready-made cross-entropy was called")
+
+    ready_made = _ready_made_losses()
+    if any(fn is getattr(owner, name) or getattr(fn, "func", None) is getattr(owner, name)  # functools.partial
+           for owner, name in ready_made):  # handed in itself: patching its name cannot catch it
+        return None, "it is a ready-made cross-entropy", True
+    replacements = [(owner, name, refuse) for owner, name in ready_made]
+    if one_hot_classes is not None:
+        one_hot = F.one_hot
+        replacements.append((F, "one_hot", lambda t, num_classes=-1: one_hot(
+            t, one_hot_classes if num_classes == -1 else num_classes)))
+    with _replaced(replacements):
+        result, problem = _call(fn, logits.clone(), target.clone())
+    return result, problem, bool(used)
+
+
+_BUILTIN_HINT = ("that calls a ready-made cross-entropy (F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss or "
+                 "nn.NLLLoss): that is the built-in, not yours; write it from torch.logsumexp: "
+                 "mean of logsumexp(z) − z[target]")
+
+
 def _takes_one_hot(fn, logits, target) -> bool:
     """Does fn give the right mean cross-entropy when handed one-hot targets instead of indices?"""
     one_hot = F.one_hot(target, num_classes=logits.shape[1]).to(logits.dtype)
-    result, problem = _call(fn, logits.clone(), one_hot)
+    result, problem, _ = _run(fn, logits, one_hot)
     values = None if problem else _as_floats(result)
     return values is not None and len(values) == 1 and _close(values[0], F.cross_entropy(logits, target).item())
+
+
+def _needs_num_classes(fn, logits, target) -> bool:
+    """Does fn raise as given, but give the right loss once F.one_hot(target) makes C columns by default?"""
+    result, problem, _ = _run(fn, logits, target, one_hot_classes=logits.shape[1])
+    values = None if problem else _as_floats(result)
+    return values is not None and len(values) == 1 and _close(values[0], F.cross_entropy(logits, target).item())
+
+
+def _picked(z, t):
+    return z[torch.arange(len(t)), t]
+
+
+_DIAGNOSTIC_PROBES = _CE_PROBES + [  # rows far apart; all logits large; N = C (so dim 0 and dim 1 both fit)
+    (torch.tensor([[0.0, 1.0, 2.0], [1000.0, 1001.0, 1002.0]]), torch.tensor([0, 1])),
+    (torch.tensor([[1000.0, 999.0, 998.0], [999.0, 1000.0, 998.0]]), torch.tensor([1, 2])),
+    (torch.tensor([[1.0, 2.0, 3.0], [3.0, 1.0, 2.0], [0.0, 0.0, 5.0]]), torch.tensor([0, 2, 1])),
+]
+
+_KNOWN_MISTAKES = [  # (a function making the mistake, the hint naming it); told apart on the diagnostic probes
+    (lambda z, t: (z.max() + torch.log(torch.exp(z - z.max()).sum(1)) - _picked(z, t)).mean(),
+     "you shifted by the largest logit of the whole batch (z.max()); shift each row by its own max, "
+     "m = z.max(dim=1, keepdim=True).values: a row far below the batch's max underflows to exp(z − m) = 0, and "
+     "log 0 = −inf"),
+    (lambda z, t: (torch.log(torch.exp(z - z.max(1, keepdim=True).values).sum(1)) - _picked(z, t)).mean(),
+     "you subtracted the max m inside the exp but never added it back: logsumexp(z) = m + log Σ exp(z − m)"),
+    (lambda z, t: (torch.log(torch.exp(z - z.max()).sum(1)) - _picked(z, t)).mean(),
+     "you subtracted the max m inside the exp but never added it back (logsumexp(z) = m + log Σ exp(z − m)); "
+     "and take each row's own max, m = z.max(dim=1, keepdim=True).values, not the batch's"),
+    (lambda z, t: -_picked(z - torch.logsumexp(z, 0, keepdim=True), t).mean(),
+     "your log-softmax normalises over dim 0, the batch: each class's column sums to 1; normalise over the "
+     "classes, logsumexp(z, dim=1, keepdim=True)"),
+    (lambda z, t: (torch.logsumexp(z, 0) - _picked(z, t)).mean(),
+     "your logsumexp runs over dim 0, the batch; a row's logsumexp is over its classes: torch.logsumexp(z, dim=1)"),
+    (lambda z, t: (torch.log(torch.exp(z).sum(1)) - _picked(z, t)).mean(),
+     "exp(z) overflows to inf for logits like 1000 (float32 stops at e^88.7): subtract each row's max first, "
+     "or use torch.logsumexp(z, dim=1)"),
+]
+
+
+def _outcomes(fn):
+    """What fn does on each diagnostic probe: 'raises', 'not finite', a float, or 'other'."""
+    seen = []
+    for logits, target in _DIAGNOSTIC_PROBES:
+        result, problem, used = _run(fn, logits, target)
+        values = None if problem else _as_floats(result)
+        if problem or used:
+            seen.append("raises")
+        elif values is None or len(values) != 1:
+            seen.append("other")
+        else:
+            seen.append(values[0] if math.isfinite(values[0]) else "not finite")
+    return seen
+
+
+def _known_mistake(fn):
+    """The hint for the known mistake fn behaves exactly like on every diagnostic probe, or None."""
+    seen = _outcomes(fn)
+    if not any(isinstance(v, float) for v in seen):
+        return None
+    for mistake, hint in _KNOWN_MISTAKES:
+        if all(a == b if isinstance(a, str) or isinstance(b, str) else _close(a, b)
+               for a, b in zip(seen, _outcomes(mistake))):
+            return hint
+    return None
 
 
 @checker
@@ -46,12 +172,18 @@ def check_stable_cross_entropy(fn) -> bool:
     for probe, (logits, target) in enumerate(_CE_PROBES):
         per_example = F.cross_entropy(logits, target, reduction="none")
         expected = per_example.mean().item()
-        result, problem = _call(fn, logits.clone(), target.clone())
+        result, problem, used_builtin = _run(fn, logits, target)
+        if used_builtin:
+            return _report(False, _BUILTIN_HINT)
         if problem:
             if problem.startswith("your function raised") and _takes_one_hot(fn, logits, target):
                 return _report(False, "your function expects one-hot targets, but it is given class indices (N,): "
                                       "pick each row's entry at its class, e.g. log_probs[range(N), target] or gather")
-            return _report(False, problem)
+            if problem.startswith("your function raised") and _needs_num_classes(fn, logits, target):
+                return _report(False, "F.one_hot(target) makes max(target) + 1 columns, here fewer than the C = "
+                                      f"{logits.shape[1]} classes: pass num_classes=logits.shape[1]")
+            known = _known_mistake(fn) if problem.startswith("your function raised") else None
+            return _report(False, known or problem)
         values = _as_floats(result)
         if values is None:
             return _report(False, f"return the loss as a number (a 0-d tensor), got {type(result).__name__}")
@@ -62,6 +194,10 @@ def check_stable_cross_entropy(fn) -> bool:
         if len(values) != 1:
             return _report(False, f"return one number (the mean over the batch), got {len(values)} values")
         value = values[0]
+        if not (math.isfinite(value) and _close(value, expected)):
+            known = _known_mistake(fn)
+            if known:
+                return _report(False, known)
         if not math.isfinite(value) and probe == 0:  # moderate logits: no overflow to blame
             return _report(False, f"for moderate logits {logits.tolist()} and targets {target.tolist()} you got "
                                   f"{value}: look for a log of 0 or of a negative number, or a 0/0, in your code")
@@ -139,6 +275,11 @@ def check_entropy(answer, p) -> bool:
     if len(p) > 1 and _agrees(answer, math.log2(len(p))) and not math.isclose(bits, math.log2(len(p))):
         return _report(False, f"log₂ {len(p)} is the entropy of {len(p)} equally likely outcomes; use the given "
                               "probabilities")
+    distinct = set(nonzero.tolist())  # each different probability counted once, e.g. one term for the five 0.1 faces
+    if len(distinct) < len(nonzero) and _agrees(answer, -sum(v * math.log2(v) for v in distinct)):
+        return _report(False, "you counted the outcomes of equal probability as a single term (e.g. one "
+                              "−0.1 log₂ 0.1 for five faces of 0.1): every outcome is a separate term, "
+                              "H = −Σ pᵢ log₂ pᵢ over all of them")
     groups = {}  # equal probabilities lumped into one outcome, e.g. "a 6, or not a 6"
     for v in nonzero.tolist():
         groups[v] = groups.get(v, 0.0) + v
@@ -183,6 +324,8 @@ _ACCEPTED = {  # task → {also-correct loss: what to add when accepting it}
     "multi-label": {
         "BCEWithLogitsLoss": "one independent sigmoid + binary cross-entropy per label",
         "MultiLabelSoftMarginLoss": "the same as BCEWithLogitsLoss averaged over labels",
+        "SoftMarginLoss": "valid with ±1 targets per label (it then equals MultiLabelSoftMarginLoss, and "
+                          "BCEWithLogitsLoss on (y + 1)/2); with 0/1 targets use BCEWithLogitsLoss",
         "MultiLabelMarginLoss": "valid: the multi-label hinge on raw scores; mind its target format, each row the "
                                 "true labels' class indices padded with −1 (not 0/1 flags); BCEWithLogitsLoss is the "
                                 "usual choice",
@@ -210,6 +353,8 @@ _WRONG = {  # (task or "*", loss) → why it is not the answer
                                                  "one class is right, so use CrossEntropyLoss",
     ("binary", "CrossEntropyLoss"): "with one output, softmax over a single logit is always 1 and the loss is always "
                                     "0: nothing is learnt; use BCEWithLogitsLoss",
+    ("multi-class", "SoftMarginLoss"): "SoftMarginLoss is a yes/no (±1) loss for each output on its own: the classes "
+                                       "do not compete; exactly one class is right, so use CrossEntropyLoss",
     ("binary", "MultiMarginLoss"): "MultiMarginLoss needs one score per class; with one logit use BCEWithLogitsLoss",
     ("regression", "CrossEntropyLoss"): "a classification loss: a regression target is a real number, not a class",
     ("regression", "BCEWithLogitsLoss"): "a classification loss: a regression target is a real number, not a "

@@ -20,6 +20,16 @@ def line_data(seed: int = 0):
     return x, 2 * x + 1 + 0.5 * torch.randn(20, generator=generator)
 
 
+def _hundredths(value: float) -> float:
+    """value rounded to 2 decimals, with −0.0 made 0.0: a change of −0.004 prints as +0.00, not −0.00."""
+    return round(value, 2) + 0.0
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 head', '0 heads', '7 heads'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 class OutlierExplorer(Explorer):
     """Drag one point away from the others: the L1, MSE and Huber line fits redraw."""
 
@@ -59,7 +69,7 @@ class OutlierExplorer(Explorer):
             self.lines[name].set_data(ends, a * ends + b)
         # each slope against its own fit without the outlier (≈ 2.1, not exactly the true 2: the noise)
         text = "slope (change from no outlier): " + ", ".join(
-            f"{name} {a:.2f} ({a - self.clean_fits[name][0]:+.2f})" for name, (a, _) in fits.items())
+            f"{name} {a:.2f} ({_hundredths(a - self.clean_fits[name][0]):+.2f})" for name, (a, _) in fits.items())
         self.title.set_text(text)
         self.status.value = text
 
@@ -101,7 +111,11 @@ class CoinExplorer(Explorer):
         self.minimum.set_data([self.theta[best]], [nll[best]])
         top = float(nll[(self.theta > 0.02) & (self.theta < 0.98)].max())
         self.ax.set_ylim(float(nll.min()) - 0.05 * top, top)
-        text = f"{heads} heads in {flips} flips: the NLL is smallest at θ = {self.theta[best]:.3f} (heads/flips = {heads / flips:.3f})"
+        text = (f"{_count(heads, 'head')} in {_count(flips, 'flip')}: the NLL is smallest at θ = "
+                f"{self.theta[best]:.3f} (heads/flips = {heads / flips:.3f})")
+        if heads in (0, flips):  # the MLE is θ = 0 or 1, outside the grid (log 0 = −∞ there)
+            text += (f", at the edge of the grid {self.theta[0]:.3f} … {self.theta[-1]:.3f}: "
+                     f"the MLE is θ = {heads // flips}")
         self.title.set_text(text)
         self.status.value = text
         self.live.invalidate()  # the y-range follows the curve: a full redraw
