@@ -230,3 +230,24 @@ def test_registry_defaults_alpha(name):
 def test_bad_parameters_raise_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call(random_inputs(seed=12))
+
+
+def test_mean_feature_cosines_measures_how_examples_line_up():
+    """ReLU features line up with depth (1/π after one layer, near 1 after 30); tanh with Xavier stays near 0."""
+    from wd_helpers.experiments import mean_feature_cosines
+
+    relu = mean_feature_cosines("ReLU", 30, seed=0)
+    assert len(relu) == 30 and abs(relu[0] - 1 / math.pi) < 0.03 and relu[-1] > 0.95
+    tanh = mean_feature_cosines("tanh", 30, init="xavier", seed=0)
+    assert max(abs(c) for c in tanh) < 0.05
+    # against a direct computation over all pairs
+    g = torch.Generator().manual_seed(3)
+    from wd_helpers.experiments import deep_mlp
+
+    model = deep_mlp("GELU", 2, generator=g)
+    h = model[1](model[0](torch.randn(256, 16, generator=g))).detach()
+    u = h / h.norm(dim=1, keepdim=True)
+    pairs = (u @ u.T)[~torch.eye(256, dtype=torch.bool)]
+    assert abs(mean_feature_cosines("GELU", 2, seed=3)[0] - pairs.mean().item()) < 1e-5
+    with pytest.raises(ValueError, match="batch_size"):
+        mean_feature_cosines("ReLU", 3, batch_size=1)

@@ -36,7 +36,7 @@ SIGMOID_RIGHT = {
     "formula": lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)),
     "course sigmoid": lambda x: act.sigmoid(x) * (1 - act.sigmoid(x)),
     "σ(x)σ(−x)": lambda x: torch.sigmoid(x) * torch.sigmoid(-x),
-    "exp form": lambda x: torch.exp(-x) / (1 + torch.exp(-x)) ** 2,
+    "exp form, stable": lambda x: torch.exp(-x.abs()) / (1 + torch.exp(-x.abs())) ** 2,  # σ′ is even
     "autograd backward": _sigmoid_by_autograd,
     "autograd.grad": _sigmoid_by_autograd_grad,
     "act.derivative": lambda x: act.derivative(act.sigmoid, x),
@@ -67,6 +67,9 @@ SIGMOID_WRONG = {  # the learner's function → a word the hint must contain
                                     "finite difference"),
     "unfinished": (lambda x: None, "returns nothing"),
     "raises": (_raises, "raised RuntimeError"),
+    # right on |x| ≤ 8, nan at ±1000: exp overflows to inf and inf / inf = nan
+    "exp(−x)/(1 + exp(−x))², overflows": (lambda x: torch.exp(-x) / (1 + torch.exp(-x)) ** 2, "overflows"),
+    "exp(x)/(1 + exp(x))², overflows": (lambda x: torch.exp(x) / (1 + torch.exp(x)) ** 2, "nan at large |x|"),
 }
 
 GARBAGE = [None, ..., "sigmoid", 3, [1.0, 2.0], torch.zeros(3), lambda x: "text", lambda x: [0.25] * 3,
@@ -135,7 +138,9 @@ def _square_no_keepdim(z):  # passes on 1-D, broadcasts silently on (N, N)
 
 
 SOFTMAX_WRONG = {
-    "naive": (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True), "overflows"),
+    "naive": (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True), "no stabilisation"),
+    "mean shift": (lambda z: (lambda e: e / e.sum(-1, keepdim=True))(torch.exp(z - z.mean(-1, keepdim=True))),
+                   "subtracted the MEAN, not the maximum"),
     "global max": (_global_max, "GLOBAL maximum"),
     "dim 0": (lambda z: torch.exp(z - z.amax(0, keepdim=True)) / torch.exp(z - z.amax(0, keepdim=True)).sum(0, keepdim=True),
               "wrong dimension"),
@@ -211,6 +216,8 @@ OUTPUT_RIGHT = [
     ("multi-class", torch.special.softmax), ("multi-class", lambda z: torch.softmax(z, dim=-1)),
     ("multi-class", _stable), ("binary", "the sigmoid function"), ("binary", lambda t: 1 / (1 + torch.exp(-t))),
     ("regression", lambda t: t), ("regression", "none / identity"),
+    ("multi-class", nn.Softmax(dim=-1)), ("multi-class", nn.Softmax()), ("multi-class", "nn.Softmax(dim=-1)"),
+    ("multi-class", "torch.softmax(z, dim = 1)"),
 ]
 
 OUTPUT_WRONG = [  # (task, answer, a word the hint must contain)
@@ -239,6 +246,13 @@ OUTPUT_WRONG = [  # (task, answer, a word the hint must contain)
     ("binary", "relu", "not probabilities"),
     ("regression", "tanh", "could not leave (−1, 1)"),
     ("regression", "logits", "used as it is"),
+    ("multi-class", nn.Softmax(dim=0), "wrong dimension"),
+    ("multi-class", "nn.Softmax(dim=0)", "wrong dimension"),
+    ("multi-class", "F.softmax(z, dim=0)", "wrong dimension"),
+    ("multi-class", lambda z: torch.softmax(z, dim=0), "wrong dimension"),
+    ("multi-class", lambda z: torch.exp(z) / torch.exp(z).sum(), "ALL entries"),
+    ("binary", nn.Softmax(dim=0), "single score is always 1"),
+    ("regression", lambda z: torch.exp(z) / torch.exp(z).sum(), "sum to 1"),
 ]
 
 OUTPUT_GARBAGE = [None, ..., 3, 0.5, ["softmax"], {"a": 1}, torch.zeros(2), nn.Linear, int, lambda z: z, "",

@@ -1,6 +1,7 @@
 """Checkers for the activations notebook (01)."""
 
 import inspect
+import re
 
 import torch
 
@@ -38,7 +39,9 @@ _SIGMOID_MISTAKES = (
 @on_course_device
 def check_sigmoid_derivative(fn) -> bool:
     """Exercise: σ′(x) = σ(x)(1 − σ(x)), elementwise, same shape as x. Any correct method (formula or autograd) passes."""
-    probes = [torch.linspace(-8, 8, 33), torch.linspace(-3, 3, 12).reshape(3, 4)]
+    # the last probe: large |x|, where a formula built from exp(±x) overflows (inf / inf = nan)
+    probes = [torch.linspace(-8, 8, 33), torch.linspace(-3, 3, 12).reshape(3, 4),
+              torch.tensor([-1000.0, -100.0, 0.0, 100.0, 1000.0])]
     for x in probes:
         result, problem = _call(fn, x.clone())
         if problem:
@@ -48,6 +51,11 @@ def check_sigmoid_derivative(fn) -> bool:
         if problem:
             return _report(False, problem + ": σ′ acts elementwise, so return one value per input (no sum, no mean)")
         if not torch.isfinite(result).all():
+            if x.abs().max() >= 100:
+                return _report(False, f"σ′ of {x.tolist()} gave {result.tolist()}: nan at large |x|. exp of a large "
+                                      "number overflows to inf (exp(89) already does in float32), and inf / inf is nan, "
+                                      "so a formula such as exp(−x)/(1 + exp(−x))² breaks there. Write σ′ through σ(x) "
+                                      "(torch.sigmoid is stable): σ(x)·(1 − σ(x)) is 0 at ±1000, as it should be")
             return _report(False, f"σ′ of {x.tolist()} gave nan or inf; σ′ is between 0 and 0.25 everywhere")
         expected = _sigmoid_prime(x.double())
         if torch.allclose(result, expected, atol=1e-6):
@@ -57,8 +65,9 @@ def check_sigmoid_derivative(fn) -> bool:
                 return _report(False, hint)
         gap = (result - expected).abs().max().item()
         if gap < 1e-2:
-            return _report(False, f"close to σ′ but off by up to {gap:.1e}: a finite difference (σ(x + h) − σ(x)) / h, "
-                                  "in float32, keeps only a few digits (rounding error ≈ 1e-7 / h, truncation ≈ h). "
+            return _report(False, f"close to σ′ but off by up to {gap:.1e}: a finite difference (forward or central, "
+                                  "with a step h) in float32 keeps only a few digits (rounding error ≈ 1e-7 / h, "
+                                  "truncation ≈ h or h²). "
                                   "Use the exact formula σ(x)·(1 − σ(x)) or autograd")
         return _report(False, "not σ′: express the derivative through σ(x) itself, σ′(x) = σ(x)·(something)")
     return _report(True, "σ′ = σ(1 − σ): largest (0.25) at x = 0, vanishing for large |x|")
@@ -94,6 +103,10 @@ _SOFTMAX_MISTAKES = (
      "you subtracted the GLOBAL maximum z.max() over all entries. Exact on paper, but a row far below that "
      "maximum (scores around −1000 next to a row around +1000) underflows to 0/0 = nan: subtract each row's own "
      "maximum, z.max(dim=-1, keepdim=True).values"),
+    (lambda z: torch.exp(z - z.mean(dim=-1, keepdim=True)) / torch.exp(z - z.mean(dim=-1, keepdim=True)).sum(dim=-1, keepdim=True),
+     "you subtracted the MEAN, not the maximum: z − mean can still be large (the scores 1000, 0, −1000 have mean 0, "
+     "so exp(1000) still overflows to inf, and inf/inf is nan). Subtract each row's maximum, so that every exponent "
+     "is ≤ 0: z.max(dim=-1, keepdim=True).values"),
     (lambda z: torch.exp(z) / torch.exp(z).sum(dim=-1, keepdim=True),
      "no stabilisation: exp(1000) overflows to inf and inf/inf is nan; subtract the row's largest score first"),
 )
@@ -143,7 +156,8 @@ def check_stable_softmax(fn) -> bool:
     """Exercise: a softmax over the last dimension that survives large scores, for 1-D scores and (N, C) batches."""
     probes = [
         torch.tensor([3.0, 1.0, -3.0]),
-        torch.tensor([1000.0, 0.0, -1000.0]),
+        torch.tensor([1000.0, 999.0, 998.0]),  # large but close: no shift overflows, a mean shift does not
+        torch.tensor([1000.0, 0.0, -1000.0]),  # far apart: a mean shift (mean 0) overflows too
         torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.0]]),  # rows far apart
         torch.tensor([[0.5, 2.0], [800.0, 801.0]]),  # square: a missing keepdim broadcasts silently
     ]
@@ -219,7 +233,8 @@ def _behaves_like(fn) -> str | None:
         return None
     z = z.double()
     for name, value in (("softmax", torch.softmax(z, -1)), ("sigmoid", torch.sigmoid(z)), ("identity", z),
-                        ("relu", torch.relu(z)), ("tanh", torch.tanh(z)), ("logsoftmax", torch.log_softmax(z, -1))):
+                        ("relu", torch.relu(z)), ("tanh", torch.tanh(z)), ("logsoftmax", torch.log_softmax(z, -1)),
+                        ("softmax_wrong_dim", torch.softmax(z, 0)), ("softmax_all", torch.exp(z) / torch.exp(z).sum())):
         if torch.allclose(out, value, atol=1e-5):
             return name
     return None
@@ -231,8 +246,13 @@ def _activation_name(answer) -> str | None:
     Accepts strings in any case ("Softmax", "nn.Softmax", "torch.softmax", "nn.Softmax(dim=1)"), torch.nn module
     classes and instances (nn.Softmax, nn.Identity()), and functions (torch.softmax, F.softmax).
     """
+    if isinstance(answer, torch.nn.Softmax) and answer.dim not in (None, 1, -1):
+        return "softmax_wrong_dim"  # nn.Softmax(dim=0): over the images of an (N, 10) batch
     if isinstance(answer, str):
         text = answer.strip().lower()
+        dim = re.search(r"dim\s*=\s*([-+]?\d+)", text)
+        if dim and int(dim.group(1)) not in (1, -1) and "softmax" in text and "log" not in text:
+            return "softmax_wrong_dim"  # "nn.Softmax(dim=0)"
     elif inspect.isclass(answer) or isinstance(answer, torch.nn.Module):
         text = (answer if inspect.isclass(answer) else type(answer)).__name__.lower()
     elif callable(answer):
@@ -289,6 +309,16 @@ def check_output_activation(task: str, answer) -> bool:
             else "; the last layer is Linear and MSELoss compares its output directly"))
     if given is None:
         return _report(False, f"{repr(answer)[:60]} is not one of 'sigmoid', 'softmax', 'relu', 'identity'")
+    if given.startswith("softmax_") and task != "multi-class":
+        given = "softmax"  # the axis is beside the point: softmax is not this task's activation
+    if given == "softmax_wrong_dim":
+        return _report(False, "that softmax normalises over the wrong dimension: on an (N, 10) batch of scores, dim 0 "
+                              "runs over the N images, so each digit's column sums to 1 across the batch. Each image's "
+                              "10 scores must sum to 1: softmax over dim=1 (or dim=-1)")
+    if given == "softmax_all":
+        return _report(False, "that normalises over ALL entries of the batch (exp(z) / exp(z).sum(), no dim): the whole "
+                              "(N, 10) batch sums to 1, not each image's 10 scores. Sum over dim=1 with keepdim=True "
+                              "(and subtract each row's maximum first): that is softmax")
     hints = {
         "relu": "ReLU outputs are unbounded above and exactly 0 for every negative score: not probabilities "
                 "(not in [0, 1]" + (", and they do not sum to 1)" if task == "multi-class" else ")"),

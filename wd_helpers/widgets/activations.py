@@ -12,11 +12,35 @@ from ._live import Explorer
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="360px")
 GRADIENT_RANGE = (1e-18, 1e2)  # 30 sigmoid layers reach 5e-16: every point stays on the plot
 MAX_DEPTH = 30
+# PReLU is left out of the depth explorer: its α is learned, and at initialisation it is only a LeakyReLU
+DEPTH_ACTIVATIONS = [name for name in ACTIVATIONS if name != "PReLU"]
 
 
 def _signed(value: float) -> str:
     """A number to 3 significant digits as the course prints it: no −0, and a true minus sign (−, not -)."""
     return f"{value + 0.0:.3g}".replace("-", "−")
+
+
+def _peak_text(x: torch.Tensor, dy: torch.Tensor) -> str:
+    """Where |f′| is largest: "0.25 at x = 0" for one point, "1 for x > 0" when a whole side attains it.
+
+    argmax alone would report the first grid point of a plateau (ReLU: "at x = 0.03", moving with the range).
+    """
+    size = dy.abs()
+    top = size.max().item()
+    peak = int(size.argmax())
+    where = x[size >= top * (1 - 1e-6)]
+    value = _signed(dy[peak].item())
+    if len(where) <= 1:  # one point (or none: a nan derivative)
+        return f"{value} at x = {_signed(x[peak].item())}"
+    if len(where) == len(x):
+        return f"{value} for every x"
+    low, high = where.min().item(), where.max().item()
+    if low > 0 or (low == 0 and high > 0):
+        return f"{value} for x {'>' if low > 0 else '≥'} 0"
+    if high < 0 or (high == 0 and low < 0):
+        return f"{value} for x {'<' if high < 0 else '≤'} 0"
+    return f"{value} at x = {_signed(x[peak].item())}"  # a rounded top around one point: that point
 
 
 class ActivationExplorer(Explorer):
@@ -68,9 +92,8 @@ class ActivationExplorer(Explorer):
             ax.set_xlim(-x_range, x_range)
             ax.relim()
             ax.autoscale_view(scalex=False)
-        peak = int(self.dy.abs().argmax())
         text = (f"{name}{f' (α = {_signed(alpha)})' if name in PARAMETRIC else ''}: largest |f′| = "
-                f"{_signed(self.dy[peak].item())} at x = {_signed(self.x[peak].item())}")
+                f"{_peak_text(self.x, self.dy)}")
         self.title.set_text(text)
         self.status.value = text
         self.live.invalidate()  # the y-limits follow the function: a full redraw
@@ -80,13 +103,13 @@ class GradientDepthExplorer(Explorer):
     """Depth slider and activation dropdown: the gradient norm of every layer of a deep MLP (He init) redraws."""
 
     def __init__(self, *, activation="sigmoid", depth=10, seed=0):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+        if activation not in DEPTH_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {DEPTH_ACTIVATIONS}, got {activation!r}")
         if not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be in [1, {MAX_DEPTH}], got {depth}")
         self.seed = seed
         controls = {
-            "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation"),
+            "activation": widgets.Dropdown(options=DEPTH_ACTIVATIONS, value=activation, description="activation"),
             "depth": widgets.IntSlider(value=depth, min=1, max=MAX_DEPTH, description="hidden layers",
                                        style=STYLE, layout=LAYOUT),
         }
