@@ -158,7 +158,7 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
     """Fit y ≈ a·x + b under each loss in LINE_LOSSES (full-batch Adam from a = b = 0; MSE exactly).
 
     Returns {loss name: (a, b)}. MSE chases an outlier; L1 and Huber mostly ignore it. The MSE line is the
-    exact least-squares solution (torch.linalg.lstsq): ``steps`` Adam steps stop short of it when an outlier
+    exact least-squares solution (slope cov(x, y)/var(x)): ``steps`` Adam steps stop short of it when an outlier
     pulls far, which would understate how far MSE follows it. The L1 line is exact too (for up to 200 points
     with two distinct x): some best L1 line passes through two data points, so it is the best of the n(n−1)/2
     lines through pairs (Adam at a fixed lr hovers around the L1 minimum, a few hundredths off).
@@ -178,11 +178,14 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
             total.backward()  # the losses share no parameters: one backward fits all three
             optimizer.step()
         fits = {name: (params[i, 0].item(), params[i, 1].item()) for i, name in enumerate(LINE_LOSSES)}
-        if "MSE" in fits:  # the least-squares minimiser, exactly (float64 on the CPU: lstsq on CUDA is limited)
-            a, b = torch.linalg.lstsq(X.detach().double().cpu(), y.detach().double().cpu()[:, None]).solution[:, 0]
-            fits["MSE"] = (a.item(), b.item())
         xd, yd = x.detach().double().cpu(), y.detach().double().cpu()
-        first, second = torch.triu_indices(len(xd), len(xd), 1) if len(xd) <= 200 else (torch.zeros(0, dtype=torch.long),) * 2
+        if "MSE" in fits:  # the least-squares line in closed form, float64 (the same bits on every call)
+            dx = xd - xd.mean()
+            spread = float((dx * dx).sum())
+            a = float((dx * (yd - yd.mean())).sum()) / spread if spread > 0 else 0.0  # all x equal: any slope fits
+            fits["MSE"] = (a, float(yd.mean()) - a * float(xd.mean()))
+        pairs = len(xd) if len(xd) <= 200 else 0  # beyond 200 points the n²/2 candidate lines cost too much
+        first, second = torch.triu_indices(pairs, pairs, 1)
         distinct = xd[first] != xd[second]  # a pair with equal x fixes no line
         if "L1" in fits and bool(distinct.any()):
             first, second = first[distinct], second[distinct]
