@@ -6,7 +6,7 @@ import re
 import torch
 
 from ..device import on_course_device
-from ._report import _call, _report, _tensor, checker
+from ._report import _call, _replaced, _report, _tensor, checker
 
 # ---------------------------------------------------------------- exercise 1: σ′ = σ(1 − σ)
 
@@ -112,8 +112,6 @@ _SOFTMAX_MISTAKES = (
 )
 
 
-_MISSING = object()
-
 
 def _library_softmaxes():
     """(owner, attribute) of every ready-made softmax a learner could call instead of writing one."""
@@ -130,23 +128,14 @@ class _LibraryCall(Exception):
 
 def _without_library_softmax(fn, z):
     """Call fn(z) with every ready-made softmax replaced by one that raises: (result, problem, used_library)."""
-    used, saved = [], []
+    used = []
 
     def refuse(*args, **kwargs):
         used.append(True)
         raise _LibraryCall("a ready-made softmax was called")
 
-    try:
-        for owner, name in _library_softmaxes():
-            saved.append((owner, name, vars(owner).get(name, _MISSING)))
-            setattr(owner, name, refuse)
+    with _replaced([(owner, name, refuse) for owner, name in _library_softmaxes()]):
         result, problem = _call(fn, z)
-    finally:
-        for owner, name, original in reversed(saved):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
     return result, problem, bool(used)
 
 

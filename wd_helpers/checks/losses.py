@@ -1,6 +1,5 @@
 """Checkers for the losses notebook (02)."""
 
-import contextlib
 import difflib
 import math
 import re
@@ -9,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..device import on_course_device
-from ._report import _agrees, _call, _number, _report, checker
+from ._report import _agrees, _call, _number, _replaced, _report, checker
 
 # ---------------------------------------------------------------- exercise 1: a stable cross-entropy
 
@@ -30,30 +29,6 @@ def _as_floats(result):
         return [float(v) for v in torch.as_tensor(result, dtype=torch.float64).detach().reshape(-1)]
     except Exception:
         return None
-
-
-_MISSING = object()
-
-
-class _BuiltinCall(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _replaced(replacements):
-    """Set each (owner, name) to its replacement while the block runs; always put the originals back."""
-    saved = []
-    try:
-        for owner, name, replacement in replacements:
-            saved.append((owner, name, vars(owner).get(name, _MISSING)))
-            setattr(owner, name, replacement)
-        yield
-    finally:
-        for owner, name, original in reversed(saved):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
 
 
 def _ready_made_losses():
