@@ -3,8 +3,6 @@
 One table per checker: (answer, verdict, words the printed hint must contain).
 """
 
-import functools
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -53,6 +51,9 @@ DROP_WEIGHTS = [
     (lambda W, p, g: W * (torch.rand(W.shape) > p) / (1 - p), False, "generator=generator"),
     (lambda W, p, g: W * (torch.rand(W.shape, generator=_fixed.manual_seed(0)) > p) / (1 - p), False,
      "not from one of your own"),
+    (lambda W, p, g: dropout(W, p, generator=g).half(), False, "most surviving weights are scaled correctly"),
+    (lambda W, p, g: dropout(W, p, generator=g).clamp(-3, 3), False, "but"),
+    (lambda W, p, g: W * (torch.rand(W.shape, generator=g) > p) / (1 - p) * 1.5, False, "multiplied by 1.875"),
     (_in_place, False, "in place"),
     (lambda W, p, g: dropout(W, p, generator=g).T, False, "shape"),
     (lambda W, p, g: dropout(W, p, generator=g) / 0, False, "inf or NaN"),
@@ -95,6 +96,13 @@ VARIANCE = [
     (lambda h, p: h * h / (1 - p), False, "E[h'²]"),
     (lambda h, p: h * p / (1 - p), False, "h², not h"),
     (lambda h, p: h * h * (1 - p) / p if p else 0.0, False, "swapped"),
+    (lambda h, p: h * h * (1 - p) / p, False, "swapped"),  # raises ZeroDivisionError at p = 0: still named
+    (lambda h, p: h.square() * p / (1 - p), True, "h²·p/(1 − p)"),  # written for tensors: given 0-d tensors
+    (lambda h, p: torch.square(h) * p / (1 - p), True, "h²·p/(1 − p)"),
+    (lambda h, p: h * h * p / (1 - p) ** 2, False, "Var(m) = p"),
+    (lambda h, p: p / (1 - p) ** 2, False, "depends on h too"),
+    (lambda h, p: round(h * h * p / (1 - p), 4), False, "expected a variance of 0.96428571, got 0.9643; close but"),
+    (lambda h, p: h * h * p / (1 - p) * 1.003, False, "close but not exact"),  # a sampled estimate
     (lambda h, p: p / (1 - p), False, "depends on h"),
     (lambda h, p: 2 * h * h * p / (1 - p), False, "expected a variance of"),
     (lambda h, p: h * h * p / (1 - p) if p else float("nan"), False, "returned nan"),
@@ -172,6 +180,22 @@ def _one_mask_per_feature(self, X):
     return X * (torch.rand(X.shape[1]) > self.p) / (1 - self.p) if self.training else X
 
 
+def _one_mask_per_example(self, X):  # whole rows: every feature of an example kept or dropped together
+    return X * (torch.rand(X.shape[0], 1) > self.p) / (1 - self.p) if self.training else X
+
+
+def _returns_list(self, X):
+    return dropout(X, self.p, training=self.training).tolist()
+
+
+def _returns_numpy(self, X):
+    return dropout(X, self.p, training=self.training).numpy()
+
+
+def _zeros_in_eval(self, X):
+    return dropout(X, self.p) if self.training else torch.zeros_like(X)
+
+
 def _reseeded(self, X):
     torch.manual_seed(0)
     return dropout(X, self.p, training=self.training)
@@ -237,6 +261,12 @@ MODULES = [
     (_layer(_swapped), False, "swapped"),
     (_layer(_half_always), False, "expected about p = 20%"),
     (_layer(_one_mask_per_feature), False, "same mask"),
+    (_layer(_one_mask_per_example), False, "whole rows"),
+    (_layer(_returns_list), False, "must return a torch tensor"),
+    (_layer(_returns_numpy), False, "must return a torch tensor"),
+    (_layer(_zeros_in_eval), False, "returns zeros"),
+    (GoodDropout(0.2), False, "pass the class itself (GoodDropout), not an instance"),
+    (nn.Dropout(0.5), False, "pass the class itself (Dropout)"),
     (_layer(_reseeded), False, "do not re-seed"),
     (_layer(_in_place_module), False, "in place"),
     (BreaksAtZero, False, "p = 0"),
@@ -258,32 +288,33 @@ def test_dropout_module_checker(answer, ok, hint, capsys):
 
 # --- check_swap_prediction ----------------------------------------------------------------------
 
-@functools.cache
-def _swap_truth(n_train):
-    data = load_digits_data(n_train=n_train)
-    usual, swapped = sweep_dropout([(0.2, 0.5), (0.5, 0.2)], data=data)
-    diff = swapped.final_test_loss - usual.final_test_loss
-    return data, diff, "about the same" if abs(diff) < 0.01 else ("higher" if diff > 0 else "lower")
-
-
-@pytest.mark.parametrize("n_train", [100, 300])
-def test_swap_checker_agrees_with_the_measurement(n_train, capsys):
-    data, _, truth = _swap_truth(n_train)
-    for spelling in (truth, truth.upper(), f"  {truth} "):
+def test_swap_checker_accepts_exactly_one_answer_and_reads_spellings(capsys):
+    data = load_digits_data(n_train=100)
+    verdicts = {c: check_swap_prediction(c, data=data) for c in ("higher", "lower", "about the same")}
+    out = capsys.readouterr().out
+    assert sum(verdicts.values()) == 1 and out.count("over 5 initialisations") == 3
+    truth = next(c for c, ok in verdicts.items() if ok)
+    for spelling in (truth.upper(), f"  {truth} "):
         assert check_swap_prediction(spelling, data=data)
-        assert "difference of" in capsys.readouterr().out
-    for wrong in (c for c in ("higher", "lower", "about the same") if c != truth):
-        assert not check_swap_prediction(wrong, data=data)
-        out = capsys.readouterr().out
-        assert "difference of" in out and ("does not show" in out if truth == "about the same" else True)
+    capsys.readouterr()
 
 
-def test_the_lesson_data_shows_no_effect_of_swapping_the_rates():
-    """Notebook 05's claim (section 4 and exercise 4): with 300 digits the order of the rates hardly matters."""
+def test_the_lesson_data_shows_no_effect_of_swapping_the_rates(capsys):
+    """Notebook 05's claim (section 4 and exercise 4): with 300 digits the order of the rates changes the test
+    loss by less than the seed-to-seed noise. Measured independently of the checker, over model seeds 0-4:
+    +0.003, +0.001, +0.004, -0.005, -0.016 (mean -0.003, standard error 0.004); one seed alone can say
+    either way (seed 4: -0.016, beyond the 0.01 tolerance), hence the average."""
     data, _ = load_course_images(seed=0, root="/nonexistent")
-    usual, swapped = sweep_dropout([(0.2, 0.5), (0.5, 0.2)], data=data, seed=0)
-    assert abs(swapped.final_test_loss - usual.final_test_loss) < 0.01  # measured +0.003
+    diffs = []
+    for seed in range(5):
+        usual, swapped = sweep_dropout([(0.2, 0.5), (0.5, 0.2)], data=data, seed=seed)
+        diffs.append(swapped.final_test_loss - usual.final_test_loss)
+    mean = sum(diffs) / 5
+    assert abs(mean) < 0.01 and max(diffs) - min(diffs) > 0.01  # no effect on average; one run is noise
     assert check_swap_prediction("about the same", data=data)
+    assert not check_swap_prediction("lower", data=data)
+    out = capsys.readouterr().out
+    assert f"mean {mean:+.3f}" in out and "not confirmed on this data" in out
 
 
 @pytest.mark.parametrize("answer, hint", [

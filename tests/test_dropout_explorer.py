@@ -4,10 +4,13 @@ import threading
 
 import matplotlib.pyplot as plt
 import pytest
+import torch
+
+from wd_helpers import data as data_module
 
 from wd_helpers.classify import sweep_dropout
 from wd_helpers.classify_plots import DropoutSweepPlot, describe_classifier
-from wd_helpers.data import load_digits_data
+from wd_helpers.data import FASHION_MNIST_FILES, ImageData, load_course_images, load_digits_data
 from wd_helpers.widgets import N_TRAIN_CHOICES, dropout_explorer
 from wd_helpers.widgets import dropout as dropout_module
 
@@ -117,7 +120,8 @@ def test_moves_create_no_figures(explorer):
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("dropout1", 0.95, r"dropout1 must be in \[0.0, 0.9\]"),
     ("dropout2", -0.1, r"dropout2 must be in \[0.0, 0.9\]"),
-    ("n_train", 250, "n_train must be one of the slider's values"),
+    ("n_train", 5, r"n_train must be an integer >= 10"),
+    ("n_train", "300", r"n_train must be an integer >= 10"),
     ("num_epochs", 0, r"num_epochs must be an integer in \[1, 500\]"),
 ])
 def test_bad_settings_are_refused(option, value, message):
@@ -139,3 +143,20 @@ def test_sweep_plot_marks_the_lowest_test_loss():
     best = rates[min(range(2), key=lambda i: histories[i].final_test_loss)]
     assert list(plot.best.get_xdata()) == [best, best]
     plt.close(plot.ax.figure)
+
+
+def test_the_explorer_follows_the_datas_own_training_set_size(tmp_path, monkeypatch):
+    """With Fashion-MNIST present (here synthetic images of its shape, few of them) the notebook trains on
+    2 000 images: the explorer must start there too, and offer that size on its slider."""
+    g = torch.Generator().manual_seed(0)
+    fake = ImageData(torch.rand(2500, 784, generator=g), torch.arange(2500) % 10, torch.rand(50, 784, generator=g),
+                     torch.arange(50) % 10, 10, (28, 28), "fake-fashion", tuple(str(i) for i in range(10)))
+    for name in FASHION_MNIST_FILES:
+        (tmp_path / name).touch()
+    monkeypatch.setattr(data_module, "load_fashion_mnist", lambda root, **_: fake)
+    data, _ = load_course_images(tmp_path)
+    explorer = dropout_explorer(num_epochs=1, root=tmp_path)
+    assert data.n_train == 2000 and explorer.sliders["n_train"].value == data.n_train
+    assert data.n_train in explorer.sliders["n_train"].options and explorer.history.epochs == [1]
+    assert torch.equal(explorer.data(data.n_train).X_train, data.X_train)
+    assert dropout_explorer(num_epochs=1, root=tmp_path, n_train=250).sliders["n_train"].options[2] == 250

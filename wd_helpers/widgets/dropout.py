@@ -27,21 +27,26 @@ class DropoutExplorer(Explorer):
     bar runs meanwhile; the figure keeps the last finished result until the new one is ready.
     """
 
-    def __init__(self, *, dropout1=0.2, dropout2=0.5, n_train=300, num_epochs=DEFAULT_NUM_EPOCHS, seed=0,
+    def __init__(self, *, dropout1=0.2, dropout2=0.5, n_train=None, num_epochs=DEFAULT_NUM_EPOCHS, seed=0,
                  root=None):
         dropout1, dropout2 = _check_rate("dropout1", dropout1), _check_rate("dropout2", dropout2)
-        if n_train not in N_TRAIN_CHOICES:
-            raise ValueError(f"n_train must be one of the slider's values {N_TRAIN_CHOICES}, got {n_train!r}")
+        if n_train is not None and (isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 10):
+            raise ValueError(f"n_train must be an integer >= 10 (or None: the data's own size), got {n_train!r}")
         if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or not 1 <= num_epochs <= 500:
             raise ValueError(f"num_epochs must be an integer in [1, 500], got {num_epochs!r}")
         self.num_epochs, self.seed, self.root = num_epochs, seed, root
         self._data, self._baselines = {}, {}  # n_train -> ImageData, n_train -> the no-dropout run
+        if n_train is None:  # the notebook's training set: 300 digits, or 2 000 Fashion-MNIST images
+            default, _ = load_course_images(root, seed=seed)
+            n_train = default.n_train
+            self._data[n_train] = default
+        self.n_train_choices = tuple(sorted({*N_TRAIN_CHOICES, n_train}))  # the data's own size is always one
         style, layout = {"description_width": "initial"}, widgets.Layout(width="360px")
         rate = dict(RATE_SLIDER, continuous_update=False, readout_format=".2f", style=style, layout=layout)
         controls = {
             "dropout1": widgets.FloatSlider(value=dropout1, description="dropout p₁ (hidden layer 1)", **rate),
             "dropout2": widgets.FloatSlider(value=dropout2, description="dropout p₂ (hidden layer 2)", **rate),
-            "n_train": widgets.SelectionSlider(options=N_TRAIN_CHOICES, value=n_train, continuous_update=False,
+            "n_train": widgets.SelectionSlider(options=self.n_train_choices, value=n_train, continuous_update=False,
                                                description="training images", style=style, layout=layout),
         }
         self.progress = widgets.IntProgress(value=0, min=0, max=num_epochs, description="training",
