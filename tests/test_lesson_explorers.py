@@ -120,7 +120,7 @@ def test_gradient_depth_explorer_says_one_layer_and_keeps_every_point_on_the_plo
 def test_outlier_explorer_moves_the_point_and_the_lines():
     explorer = outlier_explorer()
     explorer.sliders["outlier"].value = 40.0
-    x_last, y_last = explorer.outlier_point.get_xdata()[0], explorer.outlier_point.get_ydata()[0]
+    y_last = explorer.outlier_point.get_ydata()[0]
     assert y_last == pytest.approx(float(explorer.y_clean[-1]) + 40.0)
     a, b = explorer.fits["MSE"]
     assert list(explorer.lines["MSE"].get_ydata()) == pytest.approx([a * -0.5 + b, a * 10.5 + b])

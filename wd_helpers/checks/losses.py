@@ -31,6 +31,10 @@ def _as_floats(result):
         return None
 
 
+class _BuiltinCall(Exception):
+    pass
+
+
 def _ready_made_losses():
     """(owner, attribute) of every ready-made cross-entropy a learner could call instead of writing one."""
     from .. import losses as course
