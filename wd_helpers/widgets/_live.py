@@ -10,6 +10,7 @@ values are trained next, so no two redraws overlap and the last value always win
 import io
 import math
 import threading
+import weakref
 from collections import OrderedDict
 
 import ipywidgets as widgets
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 from ..device import on_course_device
+from . import _lifetime
 
 CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
 
@@ -138,6 +140,16 @@ class _LiveFigure:
                 return True
         return False
 
+    def close(self) -> None:
+        """Let go of the figure: pyplot forgets it (ipympl), its artists and saved background are freed."""
+        self._background = None
+        self.animated.clear()
+        if self.interactive:
+            plt.close(self.figure)  # closes the canvas widget too
+        else:
+            self.view.close()
+        self.figure.clear()
+
     def png(self) -> bytes:
         """The figure as it is on the canvas now, as PNG bytes (fast: no re-render)."""
         width, height = self.canvas.get_width_height(physical=True)
@@ -147,8 +159,19 @@ class _LiveFigure:
         return buffer.getvalue()
 
 
+_KEPT_WHEN_CLOSED = {"controls", "sliders", "history", "retrain_count", "redraw_count", "last_error", "_finalizer",
+                     "_busy", "_dirty"}
+
+
 class Explorer:
     """Base of the explorers: serialised, cached retrain-and-redraw on every control change."""
+
+    def __new__(cls, *args, **kwargs):
+        explorer = super().__new__(cls)
+        # the widgets that exist before this explorer's constructor runs (a layout shared at module level,
+        # the learner's own) are not its to close
+        explorer._widgets_before = set(widgets.widget._instances)
+        return explorer
 
     def __init__(self, controls: dict, figsize):
         self.controls = controls
@@ -163,14 +186,54 @@ class Explorer:
         self._cache: OrderedDict = OrderedDict()
         self._busy = threading.Lock()
         self._dirty = False
+        self._widget = None
+        self._parts: list = []  # every widget this explorer made (controls, boxes, layouts, styles, canvas)
+        # ipywidgets' registry keeps every widget alive, and with it whatever its observers reference: the
+        # observers hold the explorer weakly, so an explorer nobody holds is collected, and then closed
+        self._finalizer = weakref.finalize(self, _release, self._parts, self.live, self._cache)
+        on_change = weakref.WeakMethod(self._on_change)
         for control in controls.values():
-            control.observe(self._on_change, names="value")
+            control.observe(lambda change: (method := on_change()) and method(change), names="value")
+
+    @property
+    def widget(self):
+        """The explorer's whole view (controls, status line, figure); what Jupyter displays."""
+        return self._widget
+
+    @widget.setter
+    def widget(self, view):
+        # set once by each explorer's constructor, when all its widgets exist: remember them all (to close
+        # them), and close the explorers built by earlier runs of the cell that is building this one
+        self._widget = view
+        before, self._widgets_before = self._widgets_before, set()
+        self._parts[:] = [part for part in _widget_tree([view, *self.controls.values(), self.status, self.live.view])
+                          if part.model_id not in before]
+        for old in _lifetime.adopt(self):
+            old.close()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Free the explorer now: close its widgets (the page removes their views), its figure (pyplot
+        forgets it under ipympl) and drop its cache. Idempotent. Re-running the cell that built an
+        explorer calls this for the one it replaces; an explorer nobody holds is closed when collected."""
+        self._finalizer()
+        _lifetime.forget(self)
+        _lifetime.unpin(self)
+        # IPython's Out history may hold this object for the rest of the session: keep only the small
+        # parts (the controls, now closed, the last result and counters), let go of figure, plots and data
+        for name in vars(self).keys() - _KEPT_WHEN_CLOSED:
+            setattr(self, name, None)
 
     # subclasses: values() -> hashable key of the current settings; compute(key); draw(key, result)
     def values(self) -> tuple:
         return tuple(control.value for control in self.controls.values())
 
     def _on_change(self, _change=None):
+        if self.closed:
+            return
         self._dirty = True
         while self._busy.acquire(blocking=False):
             try:
@@ -211,4 +274,35 @@ class Explorer:
         self.status.value = f"<span style='color:{colour}'>{text}</span>"
 
     def _repr_mimebundle_(self, **kwargs):
+        if self.closed:
+            return {"text/plain": f"{type(self).__name__} (closed: build a new one to explore again)"}
+        _lifetime.pin(self)  # on screen: keep it alive even if no variable holds it
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _widget_tree(roots) -> list:
+    """Every widget reachable from ``roots`` through widget-valued traits (children, layout, style,
+    toolbar, ...), each once."""
+    seen, stack = {}, list(roots)
+    while stack:
+        widget = stack.pop()
+        if not isinstance(widget, widgets.Widget) or id(widget) in seen:
+            continue
+        seen[id(widget)] = widget
+        for name in widget.keys:
+            value = getattr(widget, name, None)
+            if isinstance(value, widgets.Widget):
+                stack.append(value)
+            elif isinstance(value, list | tuple):
+                stack.extend(item for item in value if isinstance(item, widgets.Widget))
+    return list(seen.values())
+
+
+def _release(parts: list, live: "_LiveFigure", cache: OrderedDict) -> None:
+    """Close an explorer's widgets and figure and drop its cache (its finalizer: holds no reference to
+    the explorer itself)."""
+    cache.clear()
+    live.close()
+    for widget in parts:
+        widget.close()
+    parts.clear()
