@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 from ..device import on_course_device
+from ..threads import on_course_threads
 from . import _lifetime
 
 CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
@@ -247,6 +248,7 @@ class Explorer:
         # another thread holds the lock; it sees _dirty and trains the latest values
 
     @on_course_device
+    @on_course_threads
     def _update(self, key):
         try:
             result = self._cache.get(key)
