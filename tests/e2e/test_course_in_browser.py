@@ -219,6 +219,50 @@ def test_weight_decay_slider_storm(lab, lab_page):
     no_errors_anywhere(page, lab)
 
 
+def test_rerunning_the_explorer_cell_frees_the_old_one(lab, lab_page):
+    """A student re-runs the explorer's cell 10 times (Ctrl+Enter): the page shows one explorer, the
+    newest, and it responds; the kernel holds one open explorer, no more pyplot figures than after the first re-run,
+    and its memory stays flat."""
+    page = lab_page
+    open_notebook(page, lab, WEIGHT_DECAY)
+    run_all_cells(page)
+    assert cell_errors(page) == [] and unexecuted_cells(page) == []
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="explorer = weight_decay_explorer(")
+    assert cell.count() == 1
+
+    state = ("[int(open('/proc/self/statm').read().split()[1]) * __import__('os').sysconf('SC_PAGE_SIZE') / 2**20, "
+             "len(__import__('matplotlib.pyplot').pyplot.get_fignums()), "
+             "sum(issubclass(type(o), type(explorer)) and not o.closed for o in __import__('gc').get_objects())]")
+
+    def rerun():
+        prompt = cell.locator(".jp-InputPrompt").text_content()
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        until(lambda: cell.locator(".jp-InputPrompt").text_content() not in (prompt, "[*]:"), timeout=60,
+              message="the explorer cell did not finish running")
+
+    probe = KernelProbe(lab, WEIGHT_DECAY)
+    try:
+        rerun()
+        probe.run("import gc; gc.collect()")
+        first_rss, first_figures, _ = probe.value(state)
+        for _ in range(9):
+            rerun()
+        probe.run("import gc; gc.collect()")
+        last_rss, figures, open_explorers = probe.value(state)
+    finally:
+        probe.close()
+    assert open_explorers == 1 and figures == first_figures  # the notebook's own figures, and one explorer's
+    assert last_rss - first_rss <= 20, f"the kernel grew {first_rss:.0f} -> {last_rss:.0f} MB over 9 re-runs"
+    (root,) = explorers(page)  # the old outputs are gone with their widgets: only the newest is shown
+    explorer = Explorer(root)
+    explorer.root.scroll_into_view_if_needed()
+    before = explorer.settled_png(what="the re-run explorer")
+    explorer.slider("weight decay").press("ArrowRight")
+    explorer.settled_png(differs_from={before}, what="the re-run explorer after a move")
+    no_errors_anywhere(page, lab)
+
+
 # --- presenter mode: Voilà ----------------------------------------------------------------------
 
 def test_presenter_index_opens_a_live_weight_decay_dashboard(voila, page):
