@@ -102,7 +102,7 @@ def test_weight_decay_shrinks_the_weights_but_not_the_biases():
     ("batch_size", 101, r"batch_size must be an integer in \[1, 100\]"),
     ("weight_decay", -1.0, "weight_decay must be a finite number >= 0"),
     ("optimizer", "rmsprop", r"optimizer must be one of \[.adam., .adamw., .sgd.\]"),
-    ("seed", -1, "seed must be an integer >= 0"),
+    ("seed", -1, r"seed must be an integer in \[0, "),  # validate.seed: the range [0, 2**63 - 1]
 ])
 def test_bad_options_are_refused(option, value, message):
     with pytest.raises(ValueError, match=message):

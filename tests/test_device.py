@@ -63,7 +63,7 @@ def test_explorers_work_whatever_the_default_device(other_default_device, tmp_pa
         activation_explorer(): ("x_range", 3.0),
         gradient_depth_explorer(): ("depth", 4),
         outlier_explorer(): ("outlier", 20.0),
-        coin_explorer(): ("heads", 80),
+        coin_explorer(): ("heads", 8),
         dropout_explorer(num_epochs=2, root=tmp_path): ("dropout1", 0.5),
     }
     for explorer, (name, value) in explorers.items():

@@ -98,17 +98,35 @@ def test_without_a_generator_init_is_pytorchs_default():
     assert model(torch.zeros(2, 16)).shape == (2, 3)
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.5"])
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 @pytest.mark.parametrize("which", ["dropout1", "dropout2"])
 def test_dropout_rate_outside_unit_interval_is_refused(p, which):
     with pytest.raises(ValueError, match=rf"{which} must be a dropout probability in \[0, 1\]"):
         MLP(4, 8, 8, 2, **{which: p})
 
 
-@pytest.mark.parametrize("sizes", [(0, 8, 8, 2), (4, 8, -1, 2), (4, 8.0, 8, 2)])
+@pytest.mark.parametrize("p", ["0.5", True, [0.5], torch.tensor([0.5, 0.5])])
+@pytest.mark.parametrize("which", ["dropout1", "dropout2"])
+def test_a_dropout_rate_that_is_not_one_number_is_a_type_error(p, which):
+    with pytest.raises(TypeError, match=which):
+        MLP(4, 8, 8, 2, **{which: p})
+
+
+@pytest.mark.parametrize("sizes", [(0, 8, 8, 2), (4, 8, -1, 2)])
 def test_layer_sizes_below_one_are_refused(sizes):
     with pytest.raises(ValueError, match="must be an integer >= 1"):
         MLP(*sizes)
+
+
+@pytest.mark.parametrize("sizes, name", [((4, 8.5, 8, 2), "num_hiddens1"), ((4, 8, 8, True), "num_outputs"),
+                                         (("4", 8, 8, 2), "num_inputs")])
+def test_layer_sizes_that_are_not_whole_numbers_are_refused(sizes, name):
+    with pytest.raises(TypeError, match=name):  # 8.5 units are not rounded to 8
+        MLP(*sizes)
+
+
+def test_a_whole_float_size_is_the_integer():
+    assert MLP(4, 8.0, 8, 2).lin1.out_features == 8  # 8.0 is exactly 8 (validate.integer): nothing substituted
 
 
 def test_rate_one_drops_everything():

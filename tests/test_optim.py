@@ -255,9 +255,10 @@ def test_boundary_hyper_parameters_are_accepted():
     RMSProp(p, alpha=0.0)
 
 
-@pytest.mark.parametrize("steps", [-1, 2.5, True, "10"])
-def test_trace_rejects_bad_steps(steps):
-    with pytest.raises(ValueError, match="^steps must be an int >= 0"):
+@pytest.mark.parametrize("steps, error", [(-1, ValueError), (2.5, TypeError), (True, TypeError), ("10", TypeError)])
+def test_trace_rejects_bad_steps(steps, error):
+    # a negative count is out of range (ValueError); 2.5, a bool or a string is not a count at all (TypeError)
+    with pytest.raises(error, match="^steps must be (an int >= 0|a whole number|a number)"):
         trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), [1.0], steps)
 
 

@@ -111,17 +111,25 @@ def test_divergence_on_the_very_first_epoch_leaves_a_usable_history():
         ({"lr": 0.0}, "lr"),
         ({"lr": -0.1}, "lr"),
         ({"num_epochs": 0}, "num_epochs"),
-        ({"num_epochs": 2.5}, "num_epochs"),
         ({"batch_size": 0}, "batch_size"),
         ({"batch_size": 21}, "batch_size"),
         ({"penalty": "l3"}, "penalty"),
         ({"loss": "huber"}, "loss"),
         ({"seed": -1}, "seed"),
-        ({"lambd": [1.0, 2.0]}, "lambd"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
+        train_weight_decay(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [({"num_epochs": 2.5}, "num_epochs"), ({"lambd": [1.0, 2.0]}, "lambd"), ({"lr": True}, "lr"),
+     ({"decay_bias": 2}, "decay_bias")],
+)
+def test_a_value_of_the_wrong_kind_is_a_type_error_naming_the_argument(kwargs, argument):
+    with pytest.raises(TypeError, match=argument):
         train_weight_decay(**kwargs)
 
 
@@ -227,9 +235,10 @@ def test_proximal_l1_equals_soft_thresholding_and_lands_on_exact_zeros():
     assert run.options["proximal"] and "proximal" not in subgradient.options
 
 
-@pytest.mark.parametrize("kwargs", [{"penalty": "l2", "proximal": True}, {"penalty": "l1", "proximal": "yes"}])
-def test_proximal_needs_the_l1_penalty(kwargs):
-    with pytest.raises(ValueError, match="proximal"):
+@pytest.mark.parametrize("kwargs, error", [({"penalty": "l2", "proximal": True}, ValueError),
+                                           ({"penalty": "l1", "proximal": "yes"}, TypeError)])
+def test_proximal_needs_the_l1_penalty(kwargs, error):
+    with pytest.raises(error, match="proximal"):
         train_weight_decay(1.0, **kwargs)
 
 
@@ -296,7 +305,8 @@ def test_train_adam_linear_schedule_equals_torch_optim_with_lambda_lr(decoupled,
 def test_train_adam_bad_input_names_the_argument(kwargs, argument):
     from wd_helpers.regression import train_adam
 
-    with pytest.raises(ValueError, match=argument):
+    error = TypeError if argument == "decoupled" else ValueError  # 1 is not a flag: the wrong kind
+    with pytest.raises(error, match=argument):
         train_adam(**kwargs)
 
 
@@ -326,7 +336,7 @@ def test_l2_minimiser_is_where_long_sgd_training_goes():
 def test_l2_minimiser_needs_a_positive_lambda(lambd):
     from wd_helpers.regression import l2_minimiser
 
-    with pytest.raises(ValueError, match="lambd"):
+    with pytest.raises(TypeError if isinstance(lambd, str | bool) else ValueError, match="lambd"):
         l2_minimiser(torch.ones(3, 2), torch.ones(3, 1), lambd)
 
 

@@ -14,12 +14,29 @@ from collections.abc import Callable
 
 import torch
 
+from . import validate
+
 # ---------------------------------------------------------------- validation
 
 
-def _check_finite(name: str, value: float) -> None:
-    if not math.isfinite(value):  # also rejects NaN
-        raise ValueError(f"{name} must be a finite number, got {value}")
+def _check_finite(name: str, value: float) -> float:
+    return validate.number(name, value)  # a bool, a string or several values: TypeError; NaN, ±inf: ValueError
+
+
+def _check_tensor(x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__} (torch.tensor(...) makes one)")
+    return x
+
+
+def _check_dim(x: torch.Tensor, dim) -> int:
+    """``dim`` as an index into x's dimensions, -x.dim() <= dim < x.dim() (a 0-d x counts as 1-D, as in torch)."""
+    dim = validate.integer("dim", dim)
+    n = max(x.dim(), 1)
+    if not -n <= dim < n:
+        raise ValueError(f"dim must be an integer in [{-n}, {n - 1}] for a {x.dim()}-D x of shape {tuple(x.shape)}, "
+                         f"got {dim}")
+    return dim
 
 
 # ---------------------------------------------------------------- squashing functions
@@ -41,7 +58,7 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) for x < 0. The one-line formula computes
     e^(1000) = inf at x = −1000.
     """
-    e = torch.exp(-_abs(x))  # e^(−|x|) ∈ (0, 1]: never overflows
+    e = torch.exp(-_abs(_check_tensor(x)))  # e^(−|x|) ∈ (0, 1]: never overflows
     return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
@@ -51,7 +68,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     Computed sign-symmetrically: with m = e^(−2|x|) − 1 (``expm1``, accurate near 0),
     tanh(|x|) = −m / (2 + m), and tanh(−x) = −tanh(x). Nothing overflows at ±1000.
     """
-    m = torch.expm1(-2 * _abs(x))  # e^(−2|x|) − 1 ∈ (−1, 0]
+    m = torch.expm1(-2 * _abs(_check_tensor(x)))  # e^(−2|x|) − 1 ∈ (−1, 0]
     t = -m / (2 + m)  # tanh(|x|)
     return torch.where(x >= 0, t, -t)
 
@@ -61,12 +78,14 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 
 def relu(x: torch.Tensor) -> torch.Tensor:
     """ReLU(x) = max(x, 0). Its derivative is the step 1[x > 0] (0 at x = 0, as torch gives)."""
+    _check_tensor(x)
     return torch.where(x <= 0, torch.zeros_like(x), x)  # keeps NaN as NaN, like torch.relu
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """LeakyReLU(x) = x for x > 0, negative_slope · x otherwise: negative inputs keep a gradient."""
-    _check_finite("negative_slope", negative_slope)
+    _check_tensor(x)
+    negative_slope = _check_finite("negative_slope", negative_slope)
     return torch.where(x > 0, x, negative_slope * x)
 
 
@@ -76,6 +95,11 @@ def prelu(x: torch.Tensor, weight: torch.Tensor | float) -> torch.Tensor:
     Like ``torch.nn.functional.prelu``: ``weight`` has one element (shared by every input), or
     one per channel, the channels being dimension 1 of an input of shape (N, C, ...).
     """
+    _check_tensor(x)
+    if not isinstance(weight, torch.Tensor):
+        weight = validate.number("prelu weight", weight)
+    elif weight.dtype == torch.bool or weight.is_complex():
+        raise TypeError(f"prelu weight must hold real numbers, got dtype {weight.dtype}")
     weight = torch.as_tensor(weight, dtype=x.dtype, device=x.device)
     if not torch.isfinite(weight).all():
         raise ValueError(f"prelu weight must be finite, got {weight}")
@@ -94,8 +118,8 @@ def prelu(x: torch.Tensor, weight: torch.Tensor | float) -> torch.Tensor:
 
 def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     """ELU(x) = x for x > 0, α (e^x − 1) otherwise: smooth, saturating at −α."""
-    if not (math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"elu alpha must be finite and > 0, got {alpha}")
+    _check_tensor(x)
+    alpha = validate.number("elu alpha", alpha, low=0.0, low_open=True)
     # clamp before exp: torch.where differentiates both branches, and e^x = inf on the
     # unused branch (x ≫ 0) would turn the gradient into 0 · inf = NaN.
     return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))
@@ -110,16 +134,15 @@ def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     ``approximate="none"``: Φ(x) = ½ (1 + erf(x / √2)).
     ``approximate="tanh"``: Φ(x) ≈ ½ (1 + tanh(√(2/π) (x + 0.044715 x³))).
     """
-    if approximate == "none":
+    _check_tensor(x)
+    if validate.choice("gelu approximate", approximate, ("none", "tanh")) == "none":
         return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
-    if approximate == "tanh":
-        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-    raise ValueError(f"gelu approximate must be one of ['none', 'tanh'], got {approximate!r}")
+    return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
 def silu(x: torch.Tensor) -> torch.Tensor:
     """SiLU(x) = swish(x) = x σ(x)."""
-    return x * sigmoid(x)
+    return _check_tensor(x) * sigmoid(x)
 
 
 # ---------------------------------------------------------------- softmax family
@@ -130,6 +153,7 @@ def naive_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Kept to show the pitfall; use ``softmax``.
     """
+    dim = _check_dim(_check_tensor(x), dim)
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -139,6 +163,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Shifting by m leaves the ratio unchanged and makes every exponent ≤ 0.
     """
+    dim = _check_dim(_check_tensor(x), dim)
     if x.dim() > 0 and x.shape[dim] == 0:
         return torch.empty_like(x)  # amax cannot reduce an empty dimension
     z = x - x.amax(dim=dim, keepdim=True).detach()  # the shift is a constant: no gradient needed
@@ -151,6 +176,7 @@ def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Not ``softmax(x).log()``: a probability that underflows to 0 would give −inf.
     """
+    dim = _check_dim(_check_tensor(x), dim)
     if x.dim() > 0 and x.shape[dim] == 0:
         return torch.empty_like(x)
     z = x - x.amax(dim=dim, keepdim=True).detach()
@@ -166,6 +192,10 @@ def derivative(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> t
     Because f acts elementwise, ∂(Σᵢ f(xᵢ)) / ∂xᵢ = f′(xᵢ). (Not meaningful for softmax,
     whose outputs each depend on every input.)
     """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function of a tensor, got {type(fn).__name__} {fn!r:.60}")
+    if not _check_tensor(x).is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor (autograd needs one), got dtype {x.dtype}")
     x = x.detach().requires_grad_()
     fn(x).sum().backward()
     return x.grad
@@ -188,7 +218,8 @@ def _leaky_relu(x: torch.Tensor, alpha: float = 0.01) -> torch.Tensor:
 
 def _prelu(x: torch.Tensor, alpha: float = 0.25) -> torch.Tensor:
     """PReLU with a single shared weight alpha (torch's initial value is 0.25)."""
-    return prelu(x, torch.tensor([alpha], dtype=x.dtype, device=x.device))
+    alpha = validate.number("alpha", alpha)
+    return prelu(x, torch.tensor([alpha], dtype=_check_tensor(x).dtype, device=x.device))
 
 
 def _elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:

@@ -1,16 +1,17 @@
 """Training a classifier on ImageData, returning a ClassifierHistory. No printing, no plotting."""
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from . import validate
 from .data import ImageData
 from .device import on_course_device
 from .threads import on_course_threads
-from .models import MLP, StackedMLP
+from .models import MLP, StackedMLP, _check_rate
 from .regularizers import decay_param_groups
 from .seeding import derived_generator
 
@@ -28,6 +29,9 @@ BLOWUP_FACTOR = 1e8
 DEFAULT_LR = 0.005
 DEFAULT_NUM_EPOCHS = 40
 DEFAULT_OPTIMIZER = "adam"
+
+# More epochs than anyone trains these models for: refuses a typo (1e9) up front
+MAX_EPOCHS = 100_000
 
 
 @dataclass
@@ -63,10 +67,36 @@ class ClassifierHistory:
         return math.inf if self.diverged or not self.test_loss else self.test_loss[-1]
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
+def _finite_number(name: str, value, *, positive: bool) -> float:
+    """A finite float > 0 (``positive``) or >= 0: validate.number's kinds (a bool, a string or several values
+    get its TypeError), with this module's wording for a value out of range (NaN and ±inf included)."""
+    accepted = "> 0" if positive else ">= 0"
+    try:
+        return validate.number(name, value, low=0.0, low_open=positive)
+    except ValueError:
+        raise ValueError(f"{name} must be a finite number {accepted}, got {value!r}") from None
+
+
+def _check_data(data) -> ImageData:
+    """``data`` an ImageData whose images are finite and whose labels are class indices in [0, num_classes)."""
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (wd_helpers.data.load_digits_data, load_course_images), "
+                        f"got {type(data).__name__}")
+    for split in ("train", "test"):
+        X = validate.finite_tensor(f"data.X_{split}", getattr(data, f"X_{split}"), ndim=2)
+        y = getattr(data, f"y_{split}")
+        if not isinstance(y, torch.Tensor) or y.dtype != torch.int64:
+            raise TypeError(f"data.y_{split} must be an int64 tensor of class indices, got "
+                            f"{getattr(y, 'dtype', type(y).__name__)}")
+        if y.shape != (len(X),):
+            raise ValueError(f"data.y_{split} must hold one class index per image, shape ({len(X)},), "
+                             f"got {tuple(y.shape)}")
+        if len(y) and not (0 <= int(y.min()) and int(y.max()) < data.num_classes):
+            raise ValueError(f"data.y_{split} must hold class indices in [0, {data.num_classes - 1}], "
+                             f"got values from {int(y.min())} to {int(y.max())}")
+    if len(data.X_train) == 0:
+        raise ValueError("data.X_train must hold at least one image, got 0")
+    return data
 
 
 @torch.no_grad()
@@ -89,21 +119,24 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return decay_param_groups(model, weight_decay)
 
 
-def _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer) -> int:
-    """Validate the training options; returns the batch size (None: the whole training set)."""
-    if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    _check_int("num_epochs", num_epochs, 1)
-    _check_int("seed", seed, 0)
-    n = len(data.X_train)
-    batch_size = n if batch_size is None else batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size must be an integer in [1, {n}], got {batch_size!r}")
-    if not (isinstance(weight_decay, int | float) and math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
-    return batch_size
+def _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer, progress) -> dict:
+    """Validate the training options; returns them as plain Python values, the batch size an int
+    (None: the whole training set)."""
+    n = len(_check_data(data).X_train)
+    num_epochs = validate.integer("num_epochs", num_epochs, low=1)
+    if num_epochs > MAX_EPOCHS:
+        raise ValueError(f"num_epochs must be an integer in [1, {MAX_EPOCHS}], got {num_epochs!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function progress(epoch, num_epochs) or None, "
+                        f"got {type(progress).__name__}")
+    return {
+        "lr": _finite_number("lr", lr, positive=True),
+        "num_epochs": num_epochs,
+        "batch_size": n if batch_size is None else validate.integer("batch_size", batch_size, low=1, high=n),
+        "seed": validate.seed(seed),
+        "weight_decay": _finite_number("weight_decay", weight_decay, positive=False),
+        "optimizer": validate.choice("optimizer", optimizer, OPTIMIZERS),
+    }
 
 
 def _fit(model, k, data, *, lr, num_epochs, batch_size, seed, weight_decay, optimizer, progress, options):
@@ -114,7 +147,8 @@ def _fit(model, k, data, *, lr, num_epochs, batch_size, seed, weight_decay, opti
     """
     opt = OPTIMIZERS[optimizer](_param_groups(model, float(weight_decay)), lr=lr)
     order_generator = derived_generator(seed, "minibatches")
-    X, y = data.X_train, data.y_train
+    X, y = _in_dtype(data.X_train, model), data.y_train
+    X_test = _in_dtype(data.X_test, model)
     n = len(X)
     histories = [ClassifierHistory([], [], [], [], None, dict(options[i])) for i in range(k)]
     model.eval()
@@ -134,7 +168,7 @@ def _fit(model, k, data, *, lr, num_epochs, batch_size, seed, weight_decay, opti
                 losses.sum().backward()  # a diverged model's NaNs stay in its own slice of the gradients
                 opt.step()
             model.eval()
-            train, test = _evaluate(model, X, y), _evaluate(model, data.X_test, data.y_test)
+            train, test = _evaluate(model, X, y), _evaluate(model, X_test, data.y_test)
             for history, limit, (train_loss, train_acc), (test_loss, test_acc), loss in zip(
                 histories, limits, train, test, losses.tolist()
             ):
@@ -153,6 +187,13 @@ def _fit(model, k, data, *, lr, num_epochs, batch_size, seed, weight_decay, opti
             if progress is not None:
                 progress(epoch, num_epochs)
     return histories
+
+
+def _in_dtype(X: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """The images in the model's floating-point dtype (a float64 model, built after
+    ``torch.set_default_dtype(torch.float64)``, gets float64 images); unchanged when they agree."""
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), X.dtype)
+    return X if X.dtype == dtype else X.to(dtype)
 
 
 @on_course_device
@@ -181,12 +222,13 @@ def train_classifier(
     Randomness comes from ``seed`` only: the minibatch order from its own generator, and any
     dropout mask drawn from torch's global generator (``nn.Dropout``) from the global generator
     seeded inside ``torch.random.fork_rng``, so the caller's global state is left as it was.
+    The images are used in the model's dtype.
     """
-    batch_size = _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer)
-    options = {"lr": lr, "num_epochs": num_epochs, "batch_size": batch_size, "seed": seed,
-               "weight_decay": weight_decay, "optimizer": optimizer, "data": data.name}
-    (history,) = _fit(model, 1, data, lr=lr, num_epochs=num_epochs, batch_size=batch_size, seed=seed,
-                      weight_decay=weight_decay, optimizer=optimizer, progress=progress, options=[options])
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    checked = _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer, progress)
+    options = dict(checked, data=data.name)
+    (history,) = _fit(model, 1, data, **checked, progress=progress, options=[options])
     return history
 
 
@@ -196,11 +238,23 @@ DEFAULT_HIDDENS = (256, 256)
 
 
 def _rate_pair(rate) -> tuple[float, float]:
-    """A dropout setting: p for both hidden layers, or a pair (p1, p2)."""
-    pair = tuple(rate) if isinstance(rate, tuple | list) else (rate, rate)
+    """A dropout setting: p for both hidden layers, or a pair (p1, p2) (a tuple, list, array or tensor)."""
+    several = isinstance(rate, Iterable | torch.Tensor) and not isinstance(rate, str | bytes)
+    pair = tuple(rate) if several and getattr(rate, "ndim", 1) != 0 else (rate, rate)
     if len(pair) != 2:
         raise ValueError(f"a dropout rate must be p or a pair (p1, p2), got {rate!r}")
     return pair
+
+
+def _check_hiddens(num_hiddens) -> tuple[int, int]:
+    if (isinstance(num_hiddens, str | bytes | Mapping) or not isinstance(num_hiddens, Iterable | torch.Tensor)
+            or getattr(num_hiddens, "ndim", 1) != 1):
+        raise TypeError(f"num_hiddens must be two layer widths (h1, h2), got {type(num_hiddens).__name__} "
+                        f"{num_hiddens!r:.60}")
+    widths = list(num_hiddens)
+    if len(widths) != 2:
+        raise ValueError(f"num_hiddens must be two layer widths (h1, h2), got {num_hiddens!r:.60}")
+    return tuple(validate.integer(f"num_hiddens[{i}]", h, low=1) for i, h in enumerate(widths))
 
 
 @on_course_device
@@ -211,13 +265,16 @@ def dropout_mlp(
     """MLP(num_inputs, h1, h2, num_classes) for ``data``, initialised from the seed's "init" stream.
 
     With ``scratch=True`` the same generator then draws the dropout masks, so a seed fixes the
-    whole run (and ``sweep_dropout`` can repeat it model for model).
+    whole run (and ``sweep_dropout`` can repeat it model for model). The parameters have the images'
+    dtype (float32), whatever torch's default dtype.
     """
-    _check_int("seed", seed, 0)
-    if len(num_hiddens) != 2:
-        raise ValueError(f"num_hiddens must be two layer widths (h1, h2), got {num_hiddens!r}")
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (wd_helpers.data.load_digits_data, load_course_images), "
+                        f"got {type(data).__name__}")
+    seed = validate.seed(seed)
+    num_hiddens = _check_hiddens(num_hiddens)
     return MLP(data.num_inputs, *num_hiddens, data.num_classes, dropout1=dropout1, dropout2=dropout2,
-               scratch=scratch, generator=derived_generator(seed, "init"))
+               scratch=scratch, generator=derived_generator(seed, "init"), dtype=data.X_train.dtype)
 
 
 def train_dropout(
@@ -247,14 +304,22 @@ def sweep_dropout(
     by one optimizer whose per-element steps are each model's own. One run, not K: the settings
     share the data, the minibatch order and every epoch's evaluation, and come back together.
     """
-    pairs = [_rate_pair(rate) for rate in rates]
+    if (isinstance(rates, str | bytes | Mapping) or not isinstance(rates, Iterable | torch.Tensor)
+            or getattr(rates, "ndim", 1) == 0):
+        raise TypeError(f"rates must be a sequence of dropout settings (p or (p1, p2)), got {type(rates).__name__} "
+                        f"{rates!r:.60}")
+    pairs = []
+    for i, rate in enumerate(rates):
+        try:
+            p1, p2 = _rate_pair(rate)
+            pairs.append((_check_rate("dropout1", p1), _check_rate("dropout2", p2)))
+        except (TypeError, ValueError) as error:  # say which setting: "rates[2]: dropout1 must be ..."
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(f"rates[{i}]: {error}") from None
     if not pairs:
         raise ValueError("rates must hold at least one dropout setting")
-    batch_size = _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer)
-    models = [dropout_mlp(data, p1, p2, seed=seed, num_hiddens=num_hiddens) for p1, p2 in pairs]
+    checked = _check_options(data, lr, num_epochs, batch_size, seed, weight_decay, optimizer, progress)
+    models = [dropout_mlp(data, p1, p2, seed=checked["seed"], num_hiddens=num_hiddens) for p1, p2 in pairs]
     stacked = StackedMLP(models)
-    common = {"lr": lr, "num_epochs": num_epochs, "batch_size": batch_size, "seed": seed,
-              "weight_decay": weight_decay, "optimizer": optimizer, "data": data.name}
+    common = dict(checked, data=data.name)
     options = [dict(common, dropout1=m.dropout1, dropout2=m.dropout2) for m in models]
-    return _fit(stacked, len(models), data, lr=lr, num_epochs=num_epochs, batch_size=batch_size, seed=seed,
-                weight_decay=weight_decay, optimizer=optimizer, progress=progress, options=options)
+    return _fit(stacked, len(models), data, **checked, progress=progress, options=options)

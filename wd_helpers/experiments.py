@@ -4,13 +4,44 @@ dead ReLUs, robust line fits. Compute only: they return numbers and tensors, nev
 import torch
 from torch import nn
 
-from . import losses
+from . import losses, validate
 from .activations import ACTIVATIONS
 from .device import on_course_device
 
 
 INITS = ("he", "pytorch", "xavier")
 GRADIENTS_WRT = ("weights", "pre-activations")
+MAX_BATCH = 100_000  # examples drawn for one measurement: enough for any plot, and a bound against typos (1e9)
+MAX_STEPS = 100_000  # optimizer steps of one fit: a minute of work, a bound against typos (1e9)
+
+
+def _check_generator(generator) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _check_depth(depth) -> int:
+    try:  # a bool, a string or 5.5: validate's TypeError
+        return validate.integer("depth", depth, low=1, high=100)
+    except ValueError:
+        raise ValueError(f"depth must be an integer in [1, 100], got {depth!r}") from None
+
+
+def _check_alpha(activation: str, alpha) -> float:
+    """The activation's parameter: a finite number, > 0 for ELU (its saturation value is −alpha)."""
+    if activation == "ELU":
+        return validate.number("alpha", alpha, low=0.0, low_open=True)
+    return validate.number("alpha", alpha)
+
+
+def _float_tensor(name: str, value, ndim: int) -> torch.Tensor:
+    """A finite floating-point tensor of ``ndim`` dimensions holding at least one element: NaN is refused here,
+    naming the argument, rather than left to turn the fit into NaN."""
+    validate.finite_tensor(name, value, ndim=ndim)
+    if value.numel() == 0:
+        raise ValueError(f"{name} must hold at least one example, got shape {tuple(value.shape)}")
+    return value
 
 
 @on_course_device
@@ -22,12 +53,13 @@ def deep_mlp(activation: str, depth: int, *, width: int = 64, num_inputs: int = 
     init="pytorch": nn.Linear's default, U(−1/√fan_in, 1/√fan_in) for weights and biases.
     init="xavier": W ~ N(0, 2/(fan_in + fan_out)), biases 0 (Glorot, made for tanh: slope 1 at 0).
     """
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 100:
-        raise ValueError(f"depth must be an integer in [1, 100], got {depth!r}")
+    validate.choice("init", init, INITS)
+    validate.choice("activation", activation, ACTIVATIONS)
+    depth = _check_depth(depth)
+    width = validate.integer("width", width, low=1)
+    num_inputs = validate.integer("num_inputs", num_inputs, low=1)
+    alpha = _check_alpha(activation, alpha)
+    generator = _check_generator(generator)
     fn = ACTIVATIONS[activation]
     layers, fan_in = [], num_inputs
     for _ in range(depth):
@@ -78,9 +110,9 @@ def layer_gradient_norms(activation: str, depth: int, *, width: int = 64, batch_
     norms shrink layer by layer towards the input (σ′ ≤ 0.25); with ReLU and He init they stay
     in range.
     """
-    if wrt not in GRADIENTS_WRT:
-        raise ValueError(f"wrt must be one of {GRADIENTS_WRT}, got {wrt!r}")
-    generator = torch.Generator().manual_seed(seed)
+    validate.choice("wrt", wrt, GRADIENTS_WRT)
+    batch_size = validate.integer("batch_size", batch_size, low=1, high=MAX_BATCH)  # 0 examples: no gradient at all
+    generator = torch.Generator().manual_seed(validate.seed(seed))
     model = deep_mlp(activation, depth, width=width, alpha=alpha, init=init, generator=generator)
     X = torch.randn(batch_size, 16, generator=generator)
     y = torch.randn(batch_size, 1, generator=generator)
@@ -112,9 +144,8 @@ def mean_feature_cosines(activation: str, depth: int, *, width: int = 64, batch_
     The same seeded network and batch as ``layer_gradient_norms``. Near 0: the examples' features point in
     unrelated directions; near 1: they line up, and the batch sum ∂loss/∂W_l = Σ_n δ_n h_(l−1),nᵀ adds up coherently.
     """
-    if not 2 <= batch_size <= 100_000:
-        raise ValueError(f"batch_size must be in [2, 100000], got {batch_size!r}")
-    generator = torch.Generator().manual_seed(seed)
+    batch_size = validate.integer("batch_size", batch_size, low=2, high=MAX_BATCH)  # a pair needs two examples
+    generator = torch.Generator().manual_seed(validate.seed(seed))
     model = deep_mlp(activation, depth, width=width, alpha=alpha, init=init, generator=generator)
     h = torch.randn(batch_size, 16, generator=generator)
     cosines, previous_threads = [], torch.get_num_threads()
@@ -134,8 +165,15 @@ def mean_feature_cosines(activation: str, depth: int, *, width: int = 64, batch_
 
 @on_course_device
 def dead_relu_fraction(model: nn.Sequential, X: torch.Tensor) -> list[float]:
-    """For each activation layer: the fraction of units that output 0 for every input in X."""
-    fractions, h = [], X
+    """For each activation layer: the fraction of units that output 0 for every input in X.
+
+    X (B, num_inputs), B >= 1 (over no inputs every unit would count as dead), in the model's dtype or converted to it.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential (from deep_mlp), got {type(model).__name__}")
+    X = _float_tensor("X", X, ndim=2)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), X.dtype)
+    fractions, h = [], X.to(dtype)
     with torch.no_grad():
         for layer in model:
             h = layer(h)
@@ -163,9 +201,17 @@ def fit_lines(x: torch.Tensor, y: torch.Tensor, *, steps: int = 300, lr: float =
     with two distinct x): some best L1 line passes through two data points, so it is the best of the n(n−1)/2
     lines through pairs (Adam at a fixed lr hovers around the L1 minimum, a few hundredths off).
     """
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if x.shape != y.shape or x.dim() != 1:
         raise ValueError(f"x and y must be 1-D and of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    params = torch.zeros(len(LINE_LOSSES), 2, requires_grad=True)  # one (a, b) per loss
+    x, y = _float_tensor("x", x, ndim=1), _float_tensor("y", y, ndim=1)
+    steps = validate.integer("steps", steps, low=0, high=MAX_STEPS)
+    lr = validate.number("lr", lr, low=0.0, low_open=True)
+    dtype = torch.promote_types(x.dtype, y.dtype)  # float32, or float64 for float64 points
+    x, y = x.to(dtype), y.to(dtype)
+    params = torch.zeros(len(LINE_LOSSES), 2, dtype=dtype, requires_grad=True)  # one (a, b) per loss
     optimizer = torch.optim.Adam([params], lr=lr)
     X = torch.stack([x, torch.ones_like(x)], dim=1)  # (n, 2): the slope's input and the intercept's
     previous_threads = torch.get_num_threads()
@@ -211,24 +257,28 @@ def train_linear(X: torch.Tensor, y: torch.Tensor, loss_fn, *, outputs: int, opt
     with ``seed``, its weights then multiplied by ``init_scale`` (> 1: a confident model from the start).
     Returns the trained layer and the loss before each step and after the last (``steps + 1`` floats).
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if not init_scale > 0:
-        raise ValueError(f"init_scale must be > 0, got {init_scale}")
-    if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
-        raise ValueError(f"outputs must be an integer >= 1, got {outputs!r}")
-    if X.dim() != 2 or len(y) != len(X):
+    validate.choice("optimizer", optimizer, OPTIMIZERS)
+    lr = validate.number("lr", lr, low=0.0, low_open=True)
+    steps = validate.integer("steps", steps, low=0, high=MAX_STEPS)
+    init_scale = validate.number("init_scale", init_scale, low=0.0, low_open=True)
+    outputs = validate.integer("outputs", outputs, low=1)
+    seed = validate.seed(seed)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function loss_fn(y_hat, y), got {type(loss_fn).__name__}")
+    X = _float_tensor("X", X, ndim=2)
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if y.dim() == 0 or len(y) != len(X):
         raise ValueError(f"X must be (N, D) and y hold N targets, got {tuple(X.shape)} and {tuple(y.shape)}")
+    if y.is_floating_point():
+        validate.finite_tensor("y", y)
     generator = torch.Generator().manual_seed(seed)
-    model = nn.Linear(X.shape[1], outputs)
+    model = nn.Linear(X.shape[1], outputs, dtype=X.dtype)  # the data's dtype, whatever torch's default
     bound = 1 / X.shape[1] ** 0.5
-    with torch.no_grad():
-        model.weight.copy_((torch.rand(model.weight.shape, generator=generator) * 2 - 1) * bound * init_scale)
-        model.bias.copy_((torch.rand(model.bias.shape, generator=generator) * 2 - 1) * bound)
+    with torch.no_grad():  # drawn in float32 whatever the dtypes: the same initial weights every time
+        model.weight.copy_((torch.rand(model.weight.shape, generator=generator, dtype=torch.float32) * 2 - 1)
+                           * bound * init_scale)
+        model.bias.copy_((torch.rand(model.bias.shape, generator=generator, dtype=torch.float32) * 2 - 1) * bound)
     make = torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam
     step_rule = make(model.parameters(), lr=lr)
     history = []

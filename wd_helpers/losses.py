@@ -8,6 +8,8 @@ Notation: ŷ = ``y_hat`` the prediction, y the target, d = ŷ − y, z a logit, 
 
 import torch
 
+from . import validate
+
 REDUCTIONS = ("none", "mean", "sum")
 _SUM_TOLERANCE = 1e-5  # how far a probability vector's sum may stray from 1
 
@@ -15,11 +17,19 @@ _SUM_TOLERANCE = 1e-5  # how far a probability vector's sum may stray from 1
 
 
 def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    if not (isinstance(reduction, str) and reduction in REDUCTIONS):
+        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r:.60}")
+
+
+def _check_tensor(name: str, value) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__} (torch.tensor(...) makes one)")
+    return value
 
 
 def _check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    _check_tensor(name_a, a)
+    _check_tensor(name_b, b)
     if a.shape != b.shape:
         raise ValueError(
             f"{name_a} and {name_b} must have the same shape, "
@@ -27,9 +37,8 @@ def _check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor
         )
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0:  # `not >` also rejects NaN
-        raise ValueError(f"{name} must be > 0, got {value}")
+def _check_positive(name: str, value: float) -> float:
+    return validate.number(name, value, low=0.0, low_open=True)  # a bool or a string: TypeError; NaN: ValueError
 
 
 def _check_probabilities(name: str, p: torch.Tensor) -> None:
@@ -112,6 +121,9 @@ def smooth_l1_loss(
 
 def _check_class_indices(target: torch.Tensor, scores: torch.Tensor, name: str) -> None:
     """target (N, ...) of integer class indices in [0, C) for scores (N, C, ...)."""
+    _check_tensor(name, scores)
+    if _check_tensor("target", target).dtype == torch.bool or target.is_complex():
+        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
     if scores.dim() < 2:
         raise ValueError(f"{name} must have shape (N, C, ...), got {tuple(scores.shape)}")
     expected = scores.shape[:1] + scores.shape[2:]
@@ -137,7 +149,8 @@ def nll_loss(
     (N, ...) holds integer class indices.
     """
     _check_reduction(reduction)
-    if target.is_floating_point() or target.shape == log_probs.shape:
+    _check_tensor("log_probs", log_probs)
+    if _check_tensor("target", target).is_floating_point() or target.shape == log_probs.shape:
         raise ValueError(
             "target must hold integer class indices of shape (N,), not one-hot vectors or "
             f"probabilities (got dtype {target.dtype}, shape {tuple(target.shape)}): "
@@ -162,13 +175,12 @@ def cross_entropy(
     (1 − ε) q + ε / C.
     """
     _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    if logits.dim() < 2:
+    label_smoothing = validate.number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if _check_tensor("logits", logits).dim() < 2:
         raise ValueError(f"logits must have shape (N, C, ...), got {tuple(logits.shape)}")
     log_probs = _log_softmax(logits, dim=1)
     num_classes = logits.shape[1]
-    if target.is_floating_point():  # probability targets
+    if _check_tensor("target", target).is_floating_point():  # probability targets
         _check_same_shape("logits", logits, "target", target)
         q = (1 - label_smoothing) * target + label_smoothing / num_classes
         return _reduce(-(q * log_probs).sum(dim=1), reduction)
@@ -241,11 +253,10 @@ def multi_margin_loss(
     cross-entropy, in contrast, keeps pushing. Equals ``torch.nn.MultiMarginLoss`` (p = 1, no weights).
     """
     _check_reduction(reduction)
-    if not margin >= 0:  # `not >=` also rejects NaN
-        raise ValueError(f"margin must be >= 0, got {margin}")
-    if scores.dim() != 2:
+    margin = validate.number("margin", margin, low=0.0)
+    if _check_tensor("scores", scores).dim() != 2:
         raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
-    if target.is_floating_point():
+    if _check_tensor("target", target).is_floating_point():
         raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
     _check_class_indices(target, scores, "scores")
     true_score = scores.gather(1, target.unsqueeze(1))  # s_y, (N, 1)
@@ -259,7 +270,7 @@ def multi_margin_loss(
 
 def entropy(p: torch.Tensor) -> torch.Tensor:
     """H(p) = −Σᵢ pᵢ log pᵢ in nats, along the last dimension, with 0 · log 0 = 0."""
-    _check_distribution("p", p)
+    _check_distribution("p", _check_tensor("p", p))
     return -torch.xlogy(p, p).sum(dim=-1)  # xlogy(0, 0) = 0, with a finite gradient
 
 
@@ -281,10 +292,15 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 def negative_log_likelihood_coin(theta: torch.Tensor, heads: int, flips: int) -> torch.Tensor:
     """−log L(θ) = −[h log θ + (n − h) log(1 − θ)] for h heads in n flips; minimal at θ = h / n."""
-    if not (isinstance(flips, int) and flips >= 0):
-        raise ValueError(f"flips must be an integer >= 0, got {flips}")
-    if not (isinstance(heads, int) and 0 <= heads <= flips):
+    flips = validate.integer("flips", flips, low=0)  # a bool is not a count: True is refused, not taken as 1
+    heads = validate.integer("heads", heads)
+    if not 0 <= heads <= flips:
         raise ValueError(f"heads must be an integer in [0, flips] = [0, {flips}], got {heads}")
+    if not isinstance(theta, torch.Tensor):
+        theta = validate.number("theta", theta) if not isinstance(theta, list | tuple) else validate.numbers_of(
+            "theta", theta, min_count=0)
+    elif theta.dtype == torch.bool:
+        raise TypeError("theta must hold probabilities, got a bool tensor")
     theta = torch.as_tensor(theta)
     if not ((theta > 0) & (theta < 1)).all():
         raise ValueError("theta must hold probabilities in (0, 1), got values outside")

@@ -1,33 +1,42 @@
 """Small models: an MLP with dropout after each hidden layer, from scratch or with nn.Dropout."""
 
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from . import validate
 from .device import on_course_device
 from .regularizers import dropout
 
 
 def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+    return validate.integer(name, value, low=1)
 
 
 def _check_rate(name: str, p) -> float:
-    if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name} must be a dropout probability in [0, 1], got {p!r}")
-    return float(p)
+    try:  # a bool, a string or several values: validate's TypeError; NaN and ±inf are out of range here
+        return validate.number(name, p, low=0.0, high=1.0)
+    except ValueError:
+        raise ValueError(f"{name} must be a dropout probability in [0, 1], got {p!r}") from None
 
 
-def _linear(num_inputs: int, num_outputs: int, generator: torch.Generator | None) -> nn.Linear:
+def _check_dtype(dtype) -> torch.dtype | None:
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype or None, got {dtype!r:.60}")
+    return dtype
+
+
+def _linear(num_inputs: int, num_outputs: int, generator: torch.Generator | None,
+            dtype: torch.dtype | None = None) -> nn.Linear:
     """nn.Linear with PyTorch's default init, W, b ~ U(−1/√fan_in, 1/√fan_in), drawn from ``generator``.
 
     Built with ``skip_init`` so that a given generator is the only random stream used: the
     global generator is not advanced. Without a generator, PyTorch's own init (global RNG).
+    ``dtype`` None: torch's default dtype.
     """
-    layer = nn.utils.skip_init(nn.Linear, num_inputs, num_outputs)
+    layer = nn.utils.skip_init(nn.Linear, num_inputs, num_outputs, dtype=dtype)
     if generator is None:
         layer.reset_parameters()
     else:
@@ -50,6 +59,7 @@ class MLP(nn.Module):
     ``scratch=True``, the dropout masks. ``nn.Dropout`` takes no generator: its masks come from
     torch's global generator (``train_classifier`` seeds that inside ``torch.random.fork_rng``).
     Without a generator, weights and scratch masks use the global generator as well.
+    ``dtype`` (None: torch's default dtype) is the parameters' dtype; ``dropout_mlp`` passes its data's.
     """
 
     @on_course_device
@@ -64,19 +74,22 @@ class MLP(nn.Module):
         dropout2: float = 0.0,
         scratch: bool = False,
         generator: torch.Generator | None = None,
+        dtype: torch.dtype | None = None,
     ):
         super().__init__()
-        sizes = {"num_inputs": num_inputs, "num_hiddens1": num_hiddens1,
-                 "num_hiddens2": num_hiddens2, "num_outputs": num_outputs}
-        for name, value in sizes.items():
-            _check_size(name, value)
+        num_inputs, num_hiddens1, num_hiddens2, num_outputs = (
+            _check_size(name, value) for name, value in (("num_inputs", num_inputs), ("num_hiddens1", num_hiddens1),
+                                                         ("num_hiddens2", num_hiddens2), ("num_outputs", num_outputs)))
         self.dropout1 = _check_rate("dropout1", dropout1)
         self.dropout2 = _check_rate("dropout2", dropout2)
-        self.scratch = bool(scratch)
+        self.scratch = validate.flag("scratch", scratch)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.generator = generator
-        self.lin1 = _linear(num_inputs, num_hiddens1, generator)
-        self.lin2 = _linear(num_hiddens1, num_hiddens2, generator)
-        self.lin3 = _linear(num_hiddens2, num_outputs, generator)
+        dtype = _check_dtype(dtype)
+        self.lin1 = _linear(num_inputs, num_hiddens1, generator, dtype)
+        self.lin2 = _linear(num_hiddens1, num_hiddens2, generator, dtype)
+        self.lin3 = _linear(num_hiddens2, num_outputs, generator, dtype)
         if not self.scratch:
             self.drop1 = nn.Dropout(self.dropout1)
             self.drop2 = nn.Dropout(self.dropout2)
@@ -110,6 +123,9 @@ class StackedMLP(nn.Module):
     @on_course_device
     def __init__(self, models: list[MLP]):
         super().__init__()
+        if isinstance(models, nn.Module | torch.Tensor | str) or not isinstance(models, Iterable):
+            raise TypeError(f"models must be a list of MLP(..., scratch=True), got {type(models).__name__}")
+        models = list(models)
         if not models or not all(isinstance(m, MLP) and m.scratch for m in models):
             raise ValueError("models must be a non-empty list of MLP(..., scratch=True)")
         shapes = {tuple(p.shape for p in m.parameters()) for m in models}
@@ -152,7 +168,8 @@ class StackedMLP(nn.Module):
         for k, ((p1, p2), generator) in enumerate(zip(self.rates, self.generators)):
             t = self._template
             model = MLP(t.lin1.in_features, t.lin1.out_features, t.lin2.out_features, t.lin3.out_features,
-                        dropout1=p1, dropout2=p2, scratch=True, generator=torch.Generator())  # throwaway init
+                        dropout1=p1, dropout2=p2, scratch=True, generator=torch.Generator(),  # throwaway init
+                        dtype=self.lin1_weight.dtype)
             model.generator = generator  # masks continue from model k's own stream
             with torch.no_grad():
                 for name in ("lin1", "lin2", "lin3"):

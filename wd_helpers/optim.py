@@ -10,28 +10,47 @@ visits, for the trajectory plots.
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
+from . import validate
 from .device import on_course_device
 
+MAX_STEPS = 100_000  # steps of one trace: far more than any plot shows, a bound against typos (1e9)
+
 # ---------------------------------------------------------------- validation
+# Each returns the value as a float (a NumPy number or a one-element tensor becomes a plain float), or
+# raises a TypeError (a bool, a string, several values) or a ValueError (NaN, ±inf, out of range) naming it.
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0:  # `not >` also rejects NaN
-        raise ValueError(f"{name} must be > 0, got {value}")
+def _in_interval(name: str, value, accepted: str, **interval) -> float:
+    try:
+        return validate.number(name, value, **interval)
+    except ValueError:  # out of range, NaN and ±inf included: said in this module's words
+        raise ValueError(f"{name} must be {accepted}, got {value!r}") from None
 
 
-def _check_nonnegative(name: str, value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+def _check_positive(name: str, value: float) -> float:
+    return _in_interval(name, value, "> 0", low=0.0, low_open=True)
 
 
-def _check_unit_interval(name: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
+def _check_nonnegative(name: str, value: float) -> float:
+    return _in_interval(name, value, ">= 0", low=0.0)
+
+
+def _check_unit_interval(name: str, value: float) -> float:
+    return _in_interval(name, value, "in [0, 1)", low=0.0, high=1.0, high_open=True)
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    """(β1, β2), each in [0, 1): a pair of numbers (tuple, list, array or tensor)."""
+    if isinstance(betas, str | bytes) or not isinstance(betas, Iterable | torch.Tensor):
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {type(betas).__name__} {betas!r:.60}")
+    values = validate.numbers_of("betas", betas)
+    if len(values) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {len(values)} values {betas!r:.60}")
+    return _check_unit_interval("betas[0]", values[0]), _check_unit_interval("betas[1]", values[1])
 
 
 def _coupled_decay(grad: torch.Tensor, p: torch.Tensor, weight_decay: float) -> torch.Tensor:
@@ -54,6 +73,8 @@ class _ScratchOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
+        """Check each hyper-parameter of ``group`` and write it back as a plain float (run on the defaults
+        before ``Optimizer.__init__`` copies them into the groups, and on every group added)."""
         raise NotImplementedError
 
     def _update(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
@@ -87,8 +108,8 @@ class SGD(_ScratchOptimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
-        _check_positive("lr", group["lr"])
-        _check_nonnegative("weight_decay", group["weight_decay"])
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
 
     def _update(self, p, grad, state, group):
         g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
@@ -110,9 +131,9 @@ class Momentum(_ScratchOptimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
-        _check_positive("lr", group["lr"])
-        _check_unit_interval("momentum", group["momentum"])
-        _check_nonnegative("weight_decay", group["weight_decay"])
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["momentum"] = _check_unit_interval("momentum", group["momentum"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
 
     @staticmethod
     def _velocity(g: torch.Tensor, state: dict, beta: float) -> torch.Tensor:
@@ -160,9 +181,9 @@ class AdaGrad(_ScratchOptimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
-        _check_positive("lr", group["lr"])
-        _check_positive("eps", group["eps"])
-        _check_nonnegative("weight_decay", group["weight_decay"])
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["eps"] = _check_positive("eps", group["eps"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
 
     def _update(self, p, grad, state, group):
         g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
@@ -188,10 +209,10 @@ class RMSProp(_ScratchOptimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
-        _check_positive("lr", group["lr"])
-        _check_unit_interval("alpha", group["alpha"])
-        _check_positive("eps", group["eps"])
-        _check_nonnegative("weight_decay", group["weight_decay"])
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["alpha"] = _check_unit_interval("alpha", group["alpha"])
+        group["eps"] = _check_positive("eps", group["eps"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
 
     def _update(self, p, grad, state, group):
         alpha = group["alpha"]
@@ -233,13 +254,11 @@ class Adam(_ScratchOptimizer):
 
     @staticmethod
     def _validate(group: dict) -> None:
-        _check_positive("lr", group["lr"])
-        if len(group["betas"]) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {group['betas']}")
-        _check_unit_interval("betas[0]", group["betas"][0])
-        _check_unit_interval("betas[1]", group["betas"][1])
-        _check_positive("eps", group["eps"])
-        _check_nonnegative("weight_decay", group["weight_decay"])
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["betas"] = _check_betas(group["betas"])
+        group["eps"] = _check_positive("eps", group["eps"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
+        group["decoupled"] = validate.flag("decoupled", group["decoupled"])
 
     def _update(self, p, grad, state, group):
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
@@ -293,10 +312,9 @@ def momentum_rate(lr: float, curvature: float, beta: float, *, nesterov: bool = 
     The distance to the minimum shrinks by about max |eigenvalue of M| per step: below 1 it converges,
     above 1 it diverges. That happens exactly when ηL < 2(1 + β) (heavy ball), ηL < 2(1 + β)/(1 + 2β) (Nesterov).
     """
-    _check_positive("lr", lr)
-    _check_positive("curvature", curvature)
-    _check_unit_interval("beta", beta)
-    eta, L = float(lr), float(curvature)
+    eta, L = _check_positive("lr", lr), _check_positive("curvature", curvature)
+    beta = _check_unit_interval("beta", beta)
+    nesterov = validate.flag("nesterov", nesterov)
     top = [1 - eta * L * (1 + beta), -eta * beta**2] if nesterov else [1 - eta * L, -eta * beta]
     M = torch.tensor([top, [L, beta]], dtype=torch.float64)
     return torch.linalg.eigvals(M).abs().max().item()
@@ -306,9 +324,29 @@ def momentum_rate(lr: float, curvature: float, beta: float, *, nesterov: bool = 
 
 
 def _check_x0(x0: Sequence[float] | torch.Tensor) -> torch.Tensor:
-    x0 = torch.as_tensor(x0, dtype=torch.float32).detach().clone()
+    """x0 as a 1-D float32 tensor (a copy): a tensor, an array, or a sequence of numbers."""
+    if isinstance(x0, torch.Tensor):
+        if x0.dtype == torch.bool or x0.is_complex():
+            raise TypeError(f"x0 must hold real numbers, got dtype {x0.dtype}")
+    elif hasattr(x0, "dtype"):  # a NumPy array
+        if getattr(x0.dtype, "kind", "") not in "iuf":
+            raise TypeError(f"x0 must hold real numbers, got dtype {x0.dtype}")
+    elif isinstance(x0, str | bytes) or not isinstance(x0, Iterable):
+        raise TypeError(f"x0 must be a sequence of numbers (a list or a 1-D tensor), got {type(x0).__name__} "
+                        f"{x0!r:.60}")
+    else:  # a list or tuple: a bool or a string among the numbers is refused (NaN is, below, as not finite)
+        x0 = list(x0)
+        for i, v in enumerate(x0):
+            if isinstance(v, bool | str | bytes) or v is None or type(v).__name__ in ("bool", "bool_"):  # NumPy's too
+                raise TypeError(f"x0[{i}] must be a number, got {type(v).__name__} {v!r:.60}")
+    try:
+        x0 = torch.as_tensor(x0, dtype=torch.float32).detach().clone()
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"x0 must be a sequence of numbers (a list or a 1-D tensor): {error}") from None
     if x0.dim() != 1:
         raise ValueError(f"x0 must be 1-D, got shape {tuple(x0.shape)}")
+    if len(x0) == 0:
+        raise ValueError("x0 must hold at least one coordinate, got none")
     if not torch.isfinite(x0).all():
         raise ValueError(f"x0 must be finite, got {x0.tolist()}")
     return x0
@@ -330,8 +368,14 @@ def trace(
     rows are NaN, and ``first_nonfinite`` finds where. ``grad``, if given, is ∇f written out
     (x ↦ gradient); it replaces autograd, which is most of the cost of a step on a tiny f.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    steps = validate.integer("steps", steps)  # a bool, a string or 5.5: TypeError
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be an int >= 0 and <= {MAX_STEPS}, got {steps!r}")
+    for name, fn in (("make_optimizer", make_optimizer), ("f", f)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__} {fn!r:.60}")
+    if grad is not None and not callable(grad):
+        raise TypeError(f"grad must be a function (x ↦ ∇f(x)) or None, got {type(grad).__name__} {grad!r:.60}")
     x0 = _check_x0(x0)
     x = x0.clone().requires_grad_(True)
     optimizer = make_optimizer([x])
@@ -364,6 +408,8 @@ def trace(
 
 def first_nonfinite(points: torch.Tensor) -> int | None:
     """Index of the first row of ``points`` holding a NaN or ±inf, or None if all are finite."""
+    if not isinstance(points, torch.Tensor) or points.dim() == 0:
+        raise TypeError(f"points must be a tensor of rows (steps + 1, d), got {type(points).__name__}")
     bad = (~torch.isfinite(points)).reshape(len(points), -1).any(dim=1).nonzero()
     return int(bad[0]) if len(bad) else None
 
@@ -372,6 +418,10 @@ def first_nonfinite(points: torch.Tensor) -> int | None:
 @on_course_device
 def loss_along(f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor) -> torch.Tensor:
     """f at each row of ``points`` (from ``trace``): shape (steps + 1,), NaN where the row is not finite."""
+    if not callable(f):
+        raise TypeError(f"f must be a function, got {type(f).__name__} {f!r:.60}")
+    if not isinstance(points, torch.Tensor):
+        raise TypeError(f"points must be a tensor (from trace), got {type(points).__name__}")
     if points.dim() != 2:
         raise ValueError(f"points must be 2-D (steps + 1, d), got shape {tuple(points.shape)}")
     finite = torch.isfinite(points).all(dim=1)

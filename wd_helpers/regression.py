@@ -9,10 +9,13 @@ import math
 
 import torch
 
+from . import validate
 from .data import RegressionData, minibatch_indices, synthetic_regression
 from .device import on_course_device
+from .optim import _check_betas
 from .seeding import derived_generator
-from .train import BLOWUP_FACTOR, LOSSES, History, _as_column, _check_int, _history, _one_thread
+from .train import (BLOWUP_FACTOR, LOSSES, MAX_EPOCHS, History, _check_data, _check_int, _history, _one_number,
+                    _one_thread)
 
 
 @on_course_device
@@ -46,19 +49,17 @@ def train_adam(
     ``lr_schedule="linear"`` lowers the learning rate linearly to 0 over the run, η_t = lr·(1 − t/T) for step t of
     T (as ``torch.optim.lr_scheduler.LambdaLR`` stepped once per step would); AdamW's decay η_tλ falls with it.
     """
-    lambd = float(_as_column("lambd", [lambd], 1, positive=False)[0])
-    lr = float(_as_column("lr", [lr], 1, positive=True)[0])
-    _check_int("num_epochs", num_epochs, 1)
-    _check_int("seed", seed, 0)
-    if not isinstance(decoupled, bool):
-        raise ValueError(f"decoupled must be True (AdamW) or False (Adam + L2), got {decoupled!r}")
-    beta1, beta2 = (float(v) for v in betas)
-    if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-    if not eps > 0.0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
-    if lr_schedule not in ("constant", "linear"):
-        raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
+    lambd = _one_number("lambd", lambd, several="train_adam trains one model", low=0.0)
+    lr = _one_number("lr", lr, several="train_adam trains one model", low=0.0, low_open=True)
+    # λ and η as the float32 values the trainers have always used (as sweep_weight_decay does)
+    lambd, lr = (float(torch.tensor(v, dtype=torch.float32)) for v in (lambd, lr))
+    num_epochs = _check_int("num_epochs", num_epochs, 1, MAX_EPOCHS)
+    seed = validate.seed(seed)
+    decoupled = validate.flag("decoupled", decoupled)  # True: AdamW, False: Adam + L2
+    beta1, beta2 = _check_betas(betas)
+    eps = validate.number("eps", eps, low=0.0, low_open=True)
+    lr_schedule = validate.choice("lr_schedule", lr_schedule, ("constant", "linear"))
+    data = _check_data(data)
     if data is None:
         generator = torch.Generator().manual_seed(seed)
         data = synthetic_regression(generator=generator)
@@ -66,7 +67,7 @@ def train_adam(
         generator = derived_generator(seed, "train")
     X, y, X_test, y_test = (t.double() for t in (data.X_train, data.y_train, data.X_test, data.y_test))
     n, d = X.shape
-    minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size
+    batch_size = validate.integer("batch_size", batch_size, low=1, high=n)
     total_steps = num_epochs * math.ceil(n / batch_size)
     base_lr = lr
     X_aug, X_test_aug = (torch.cat([A, A.new_ones(len(A), 1)], dim=1) for A in (X, X_test))
@@ -108,6 +109,21 @@ def train_adam(
     return history
 
 
+def _float64_matrix(name: str, value, ndims: tuple[int, ...]) -> torch.Tensor:
+    """``value`` (a tensor, an array or nested lists of numbers) as a finite float64 tensor of one of ``ndims``."""
+    if isinstance(value, str | bytes) or value is None or isinstance(value, bool):
+        raise TypeError(f"{name} must be a tensor of numbers, got {type(value).__name__} {value!r:.60}")
+    if isinstance(value, torch.Tensor) and (value.dtype == torch.bool or value.is_complex()):
+        raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
+    try:
+        value = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} must be a tensor of numbers: {error}") from None
+    if value.dim() not in ndims:
+        raise ValueError(f"{name} must be {' or '.join(f'{k}-D' for k in ndims)}, got shape {tuple(value.shape)}")
+    return validate.finite_tensor(name, value)
+
+
 def l2_minimiser(X: torch.Tensor, y: torch.Tensor, lambd: float) -> tuple[torch.Tensor, float]:
     """The exact minimiser (w, b) of mean((Xw + b − y)²) + λ/2‖w‖², bias free (not penalised), in float64.
 
@@ -115,9 +131,10 @@ def l2_minimiser(X: torch.Tensor, y: torch.Tensor, lambd: float) -> tuple[torch.
     solved in its n×n form w = X_cᵀ(X_c X_cᵀ + (nλ/2) I)⁻¹ y_c when there are fewer examples than inputs.
     The point that SGD + L2 (or Adam + L2) approaches when trained to convergence with ``loss="mse"``.
     """
-    if not (isinstance(lambd, int | float) and not isinstance(lambd, bool) and math.isfinite(lambd) and lambd > 0):
-        raise ValueError(f"lambd must be a finite number > 0, got {lambd!r}")
-    X, y = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    lambd = validate.number("lambd", lambd, low=0.0, low_open=True)
+    X, y = _float64_matrix("X", X, (2,)), _float64_matrix("y", y, (1, 2))  # NaN refused here, not by the solver
+    if len(X) == 0:
+        raise ValueError(f"X must hold at least one example, got shape {tuple(X.shape)}")
     if X.dim() != 2 or y.shape not in ((len(X), 1), (len(X),)):
         raise ValueError(f"X must be (n, d) and y (n, 1) or (n,), got X {tuple(X.shape)}, y {tuple(y.shape)}")
     y = y.reshape(-1, 1)
@@ -140,11 +157,10 @@ def largest_curvature(X: torch.Tensor, lambd: float = 0.0, *, decay_bias: bool =
     1 for ``"half_mse"``: the penalty adds λ to the curvature of every weight direction. Gradient descent on
     that loss is stable for η < 2/L.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    if not (isinstance(lambd, int | float) and not isinstance(lambd, bool) and math.isfinite(lambd) and lambd >= 0):
-        raise ValueError(f"lambd must be a finite number >= 0, got {lambd!r}")
-    X = torch.as_tensor(X, dtype=torch.float64)
+    validate.choice("loss", loss, LOSSES)
+    lambd = validate.number("lambd", lambd, low=0.0)
+    decay_bias = validate.flag("decay_bias", decay_bias)
+    X = _float64_matrix("X", X, (2,))
     if X.dim() != 2 or len(X) == 0:
         raise ValueError(f"X must be a non-empty (B, d) matrix, got shape {tuple(X.shape)}")
     X_aug = torch.cat([X, X.new_ones(len(X), 1)], dim=1)

@@ -9,12 +9,13 @@ and checks that the two agree.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 import functools
 
 import torch
 
+from . import validate
 from .data import RegressionData, minibatch_indices, synthetic_regression
 from .device import on_course_device
 from .regularizers import check_penalty
@@ -31,6 +32,10 @@ TRAIN_THREADS = 1
 
 # A run has diverged when its training loss is non-finite or this many times its initial value.
 BLOWUP_FACTOR = 1e8
+
+# More epochs than anyone trains this model for: a bound that refuses a typo (1e9) up front instead of
+# allocating the per-epoch snapshots until memory runs out
+MAX_EPOCHS = 100_000
 
 
 class History:
@@ -116,24 +121,49 @@ def _one_thread():
         torch.set_num_threads(previous)
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+def _check_int(name: str, value, low: int, high: int | None = None) -> int:
+    """An integer >= low (validate.integer), and <= high when given (a bound against typos such as 1e9)."""
+    value = validate.integer(name, value, low=low)
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     return value
 
 
-def _as_column(name: str, values, k: int, *, positive: bool) -> torch.Tensor:
-    """Broadcast a float or a sequence of k floats to a (k,) tensor and validate it."""
-    seq = list(values) if isinstance(values, Sequence | torch.Tensor) else [values] * k
+def _is_several(value) -> bool:
+    """True for a list, tuple, array, 1-D tensor or other iterable of values; False for one number
+    (a 0-d tensor or array included) and for a string, which the number check then refuses."""
+    return (isinstance(value, Iterable | torch.Tensor) and not isinstance(value, str | bytes)
+            and getattr(value, "ndim", 1) != 0)
+
+
+def _one_number(name: str, value, *, several: str, **interval) -> float:
+    """``value`` as one float (validate.number); several values get a TypeError saying where they go."""
+    if _is_several(value):
+        raise TypeError(f"{name} must be one number; {several}, got {type(value).__name__} {value!r:.60}")
+    return validate.number(name, value, **interval)
+
+
+def _per_run(name: str, values, k: int, *, positive: bool) -> list[float]:
+    """One number for every run, or a sequence of k numbers (a list, tuple, NumPy array or 1-D tensor)."""
+    interval = dict(low=0.0, low_open=positive)
+    if not _is_several(values):
+        return [validate.number(name, values, **interval)] * k
+    seq = validate.numbers_of(name, values, min_count=0, **interval)
     if len(seq) != k:
         raise ValueError(f"{name} must be a float or a sequence of {k} floats, got {len(seq)} values")
-    for v in seq:
-        v = float(v)
-        ok = math.isfinite(v) and (v > 0 if positive else v >= 0)
-        if not ok:
-            accepted = "> 0" if positive else ">= 0"
-            raise ValueError(f"{name} must be finite and {accepted}, got {v}")
-    return torch.tensor([float(v) for v in seq])
+    return seq
+
+
+def _check_data(data) -> RegressionData | None:
+    """``data``: None (the d2l data is generated) or a RegressionData of finite float tensors."""
+    if data is None:
+        return None
+    if not isinstance(data, RegressionData):
+        raise TypeError(f"data must be a RegressionData (wd_helpers.data.synthetic_regression) or None, "
+                        f"got {type(data).__name__}")
+    for field in ("X_train", "y_train", "X_test", "y_test"):
+        validate.finite_tensor(f"data.{field}", getattr(data, field), ndim=2)
+    return data
 
 
 def _run_epochs(F, G, y, Z, snapshots, batches, shrink, l1_step, use_l2, use_l1, generator, use_prox=False) -> int:
@@ -271,23 +301,25 @@ def sweep_weight_decay(
         w ← soft(w − η ∇loss(w), ηλ),   soft(z, t) = sign(z)·max(|z| − t, 0)
     which lands weights exactly on 0 instead of leaving them to jitter within ±ηλ of it.
     """
-    lambd = _as_column("lambd", lambdas, len(lambdas), positive=False) if len(lambdas) else None
-    if lambd is None:
-        raise ValueError("lambdas must hold at least one value")
-    k = len(lambd)
-    lrs = _as_column("lr", lr, k, positive=True)
-    lambda_values = [float(v) for v in lambdas]  # as given, for the Histories
-    lr_values = [float(v) for v in lr] if isinstance(lr, Sequence | torch.Tensor) else [float(lr)] * k
-    _check_int("num_epochs", num_epochs, 1)
-    _check_int("seed", seed, 0)
+    if not _is_several(lambdas):
+        raise TypeError(f"lambdas must be a sequence of numbers (a list, tuple, array or 1-D tensor); for one value "
+                        f"use train_weight_decay, got {type(lambdas).__name__} {lambdas!r:.60}")
+    lambda_values = validate.numbers_of("lambdas", lambdas, low=0.0)  # as given, for the Histories
+    k = len(lambda_values)
+    # λ and η as float32 values, whatever torch's default dtype: the values the runs have always used (lr 0.003
+    # is float32's 0.003 inside), so that the notebooks' numbers stay the same
+    lambd = torch.tensor(lambda_values, dtype=torch.float32)
+    lr_values = _per_run("lr", lr, k, positive=True)
+    lrs = torch.tensor(lr_values, dtype=torch.float32)
+    num_epochs = _check_int("num_epochs", num_epochs, 1, MAX_EPOCHS)
+    seed = validate.seed(seed)
     check_penalty(penalty)
-    if not isinstance(proximal, bool):
-        raise ValueError(f"proximal must be True or False, got {proximal!r}")
+    decay_bias = validate.flag("decay_bias", decay_bias)
+    proximal = validate.flag("proximal", proximal)
     if proximal and penalty != "l1":
         raise ValueError(f"proximal=True is the proximal step of the L1 penalty: use penalty='l1', got {penalty!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    loss_fn, dloss = LOSSES[loss]
+    loss_fn, dloss = LOSSES[validate.choice("loss", loss, LOSSES)]
+    data = _check_data(data)
 
     if data is None:  # the d2l order: data, then initial weights, then minibatches, from one stream
         generator = torch.Generator().manual_seed(seed)
@@ -305,7 +337,7 @@ def sweep_weight_decay(
             f"data shapes do not match: X_train {tuple(X.shape)}, y_train {tuple(y.shape)}, "
             f"X_test {tuple(X_test.shape)}, y_test {tuple(y_test.shape)}; expected (n, d), (n, 1)"
         )
-    minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size; draws no random numbers
+    batch_size = validate.integer("batch_size", batch_size, low=1, high=n)
 
     w0 = torch.randn(d, 1, generator=generator).double()
     X_all, y_all = torch.cat([X, X_test]), torch.cat([y, y_test])
@@ -421,8 +453,8 @@ def train_weight_decay(
     Defaults: 20 training and 100 test examples, 200 inputs, w ~ N(0, 1), bias not decayed,
     squared loss (nn.MSELoss), minibatch SGD with lr 0.003, batch 5, 100 epochs.
     """
-    if isinstance(lambd, Sequence | torch.Tensor):
-        raise ValueError(f"lambd must be one float; use sweep_weight_decay for several, got {lambd!r}")
+    lambd = _one_number("lambd", lambd, several="use sweep_weight_decay for several", low=0.0)
+    lr = _one_number("lr", lr, several="use sweep_weight_decay for one per λ", low=0.0, low_open=True)
     return sweep_weight_decay(
         [lambd], lr=lr, num_epochs=num_epochs, batch_size=batch_size, seed=seed, **options
     )[0]
@@ -445,20 +477,30 @@ def train_with_optimizer(
     weights and minibatch order as ``train_weight_decay`` with the same seed; loss nn.MSELoss.
     Slower than the closed-form trainer (autograd), but works with every optimizer.
     """
-    _check_int("num_epochs", num_epochs, 1)
-    _check_int("seed", seed, 0)
+    if not callable(make_optimizer):
+        raise TypeError(f"make_optimizer must be a function model ↦ optimizer, got {type(make_optimizer).__name__}")
+    num_epochs = _check_int("num_epochs", num_epochs, 1, MAX_EPOCHS)
+    seed = validate.seed(seed)
+    data = _check_data(data)
     if data is None:
         generator = torch.Generator().manual_seed(seed)
         data = synthetic_regression(generator=generator)
     else:
         generator = derived_generator(seed, "train")
     n, d = data.X_train.shape
-    minibatch_indices(n, batch_size, shuffle=False)  # validates batch_size
-    model = torch.nn.Linear(d, 1)
+    batch_size = validate.integer("batch_size", batch_size, low=1, high=n)
+    model = torch.nn.Linear(d, 1, dtype=data.X_train.dtype)  # the data's dtype, whatever torch's default
     with torch.no_grad():
         model.weight.copy_(torch.randn(d, 1, generator=generator).T)
         model.bias.zero_()
-    optimizer = make_optimizer(model)
+    try:
+        optimizer = make_optimizer(model)
+    except (TypeError, ValueError) as error:  # e.g. torch.optim.SGD itself, given the model rather than its parameters
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"make_optimizer(model) raised {type(error).__name__}: {error} (make_optimizer must be a function "
+                   "model ↦ optimizer, e.g. lambda m: torch.optim.SGD(m.parameters(), lr=0.01))") from error
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"make_optimizer(model) must return a torch.optim.Optimizer, got {type(optimizer).__name__}")
     loss_fn = torch.nn.MSELoss()
     with torch.no_grad():
         initial = loss_fn(model(data.X_train), data.y_train).item()

@@ -21,9 +21,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
+from .. import validate
 from ..device import on_course_device
 from ..threads import on_course_threads
-from . import _lifetime
+from . import _controls, _lifetime
 
 CACHE_SIZE = 512  # settings remembered per explorer: moving back to a value redraws without training
 
@@ -40,16 +41,16 @@ def log_choices(low: float, high: float, mantissas=LOG_MANTISSAS) -> tuple:
     return tuple(values) + (round(10.0**last, 12),)
 
 
-def choice_slider(name: str, value: float, choices: tuple, **options) -> widgets.SelectionSlider:
+def choice_slider(name: str, value: float, choices: tuple, **options) -> _controls.SelectionSlider:
     """A slider over explicit values, so the value shown is exactly the value used (a FloatLogSlider
     snaps 0.003 to 0.00316 in the browser). A ``value`` inside the range but off the grid is added to
-    it; outside the range it is refused, naming ``name`` and the range."""
+    it; outside the range, or not a number, it is refused, naming ``name`` and the range. The slider
+    refuses, from code, any value that is not one of its own, naming ``name`` (see _controls)."""
     low, high = choices[0], choices[-1]
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+    value = validate.number(name, value, low=low, high=high)
     if value not in choices:
         choices = tuple(sorted({*choices, value}))
-    return widgets.SelectionSlider(options=[(f"{v:g}", v) for v in choices], value=value, **options)
+    return _controls.SelectionSlider(name=name, options=[(f"{v:g}", v) for v in choices], value=value, **options)
 
 
 def _is_interactive_backend() -> bool:

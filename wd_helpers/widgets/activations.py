@@ -3,15 +3,20 @@
 import ipywidgets as widgets
 import torch
 
+from .. import validate
 from ..activations import ACTIVATIONS, PARAMETRIC, derivative
 from ..experiments import layer_gradient_norms
 from ..plots import log_axis
 from ..device import on_course_device
+from ._controls import Dropdown, FloatSlider, IntSlider, check_float, check_int
 from ._live import Explorer
 
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="360px")
 GRADIENT_RANGE = (1e-18, 1e2)  # 30 sigmoid layers reach 5e-16: every point stays on the plot
 MAX_DEPTH = 30
+X_RANGE_SLIDER = {"min": 0.5, "max": 20.0, "step": 0.5}
+ALPHA_SLIDER = {"min": 0.01, "max": 2.0, "step": 0.01}
+DEPTH_SLIDER = {"min": 1, "max": MAX_DEPTH}
 # PReLU is left out of the depth explorer: its α is learned, and at initialisation it is only a LeakyReLU
 DEPTH_ACTIVATIONS = [name for name in ACTIVATIONS if name != "PReLU"]
 
@@ -46,19 +51,18 @@ def _peak_text(x: torch.Tensor, dy: torch.Tensor) -> str:
 class ActivationExplorer(Explorer):
     """Pick an activation, drag the input range (and α): f(x) and f′(x) (by autograd) redraw."""
 
+    @on_course_device
     def __init__(self, *, activation="sigmoid", x_range=6.0, alpha=0.1):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
-        if not 0.5 <= x_range <= 20:
-            raise ValueError(f"x_range must be in [0.5, 20], got {x_range}")
-        if not 0.01 <= alpha <= 2.0:
-            raise ValueError(f"alpha must be in [0.01, 2], got {alpha}")
+        # every argument is checked before any widget exists: a refused one leaves nothing behind
+        activation = validate.choice("activation", activation, ACTIVATIONS)
+        x_range, alpha = check_float("x_range", x_range, X_RANGE_SLIDER), check_float("alpha", alpha, ALPHA_SLIDER)
         controls = {
-            "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation"),
-            "x_range": widgets.FloatSlider(value=x_range, min=0.5, max=20, step=0.5, description="x from −r to r, r",
-                                           style=STYLE, layout=LAYOUT),
-            "alpha": widgets.FloatSlider(value=alpha, min=0.01, max=2.0, step=0.01, description="α (slope / weight / ELU α)",
-                                         style=STYLE, layout=LAYOUT),
+            "activation": Dropdown(name="activation", options=list(ACTIVATIONS), value=activation,
+                                   description="activation"),
+            "x_range": FloatSlider(name="x_range", value=x_range, **X_RANGE_SLIDER, description="x from −r to r, r",
+                                   style=STYLE, layout=LAYOUT),
+            "alpha": FloatSlider(name="alpha", value=alpha, **ALPHA_SLIDER, description="α (slope / weight / ELU α)",
+                                 style=STYLE, layout=LAYOUT),
         }
         super().__init__(controls, figsize=(9, 3.2))
         self.ax_f, self.ax_df = self.figure.subplots(1, 2)
@@ -102,16 +106,17 @@ class ActivationExplorer(Explorer):
 class GradientDepthExplorer(Explorer):
     """Depth slider and activation dropdown: the gradient norm of every layer of a deep MLP (He init) redraws."""
 
+    @on_course_device
     def __init__(self, *, activation="sigmoid", depth=10, seed=0):
-        if activation not in DEPTH_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {DEPTH_ACTIVATIONS}, got {activation!r}")
-        if not 1 <= depth <= MAX_DEPTH:
-            raise ValueError(f"depth must be in [1, {MAX_DEPTH}], got {depth}")
-        self.seed = seed
+        # every argument is checked before any widget exists: a refused one leaves nothing behind
+        activation = validate.choice("activation", activation, DEPTH_ACTIVATIONS)
+        depth = check_int("depth", depth, DEPTH_SLIDER)
+        self.seed = validate.seed(seed)
         controls = {
-            "activation": widgets.Dropdown(options=DEPTH_ACTIVATIONS, value=activation, description="activation"),
-            "depth": widgets.IntSlider(value=depth, min=1, max=MAX_DEPTH, description="hidden layers",
-                                       style=STYLE, layout=LAYOUT),
+            "activation": Dropdown(name="activation", options=DEPTH_ACTIVATIONS, value=activation,
+                                   description="activation"),
+            "depth": IntSlider(name="depth", value=depth, **DEPTH_SLIDER, description="hidden layers",
+                               style=STYLE, layout=LAYOUT),
         }
         super().__init__(controls, figsize=(7, 3.2))
         self.ax = self.figure.subplots()

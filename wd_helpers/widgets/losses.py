@@ -3,13 +3,17 @@
 import ipywidgets as widgets
 import torch
 
+from .. import validate
 from ..experiments import LINE_LOSSES, fit_lines
 from ..losses import negative_log_likelihood_coin
 from ..device import on_course_device
+from ._controls import FloatSlider, IntSlider, check_float, check_int
 from ._live import Explorer
 
 STYLE, LAYOUT = {"description_width": "initial"}, widgets.Layout(width="420px")
 LINE_COLORS = {"L1": "tab:green", "MSE": "tab:red", "Huber": "tab:blue"}
+OUTLIER_SLIDER = {"min": -40.0, "max": 60.0, "step": 1.0}
+FLIPS_SLIDER = {"min": 1, "max": 200}
 
 
 @on_course_device
@@ -33,12 +37,13 @@ def _count(n: int, noun: str) -> str:
 class OutlierExplorer(Explorer):
     """Drag one point away from the others: the L1, MSE and Huber line fits redraw."""
 
+    @on_course_device
     def __init__(self, *, outlier=0.0, seed=0):
-        if not -40 <= outlier <= 60:
-            raise ValueError(f"outlier must be in [-40, 60], got {outlier}")
-        self.x, self.y_clean = line_data(seed)
-        controls = {"outlier": widgets.FloatSlider(value=outlier, min=-40, max=60, step=1,
-                                                   description="move the last point by", style=STYLE, layout=LAYOUT)}
+        # every argument is checked before any widget exists: a refused one leaves nothing behind
+        outlier = check_float("outlier", outlier, OUTLIER_SLIDER)
+        self.x, self.y_clean = line_data(validate.seed(seed))
+        controls = {"outlier": FloatSlider(name="outlier", value=outlier, **OUTLIER_SLIDER,
+                                           description="move the last point by", style=STYLE, layout=LAYOUT)}
         super().__init__(controls, figsize=(6.5, 3.6))
         self.ax = self.figure.subplots()
         self.ax.plot(self.x[:-1], self.y_clean[:-1], "o", color="black", ms=4, label="data")
@@ -77,13 +82,15 @@ class OutlierExplorer(Explorer):
 class CoinExplorer(Explorer):
     """Heads and flips sliders: the negative log-likelihood over θ and its minimum at θ = heads/flips."""
 
+    @on_course_device  # θ's grid is made here: on the CPU whatever torch's default device
     def __init__(self, *, heads=7, flips=10):
-        if not 1 <= flips <= 200:
-            raise ValueError(f"flips must be in [1, 200], got {flips}")
-        if not 0 <= heads <= flips:
-            raise ValueError(f"heads must be in [0, flips = {flips}], got {heads}")
-        flips_slider = widgets.IntSlider(value=flips, min=1, max=200, description="flips", style=STYLE, layout=LAYOUT)
-        heads_slider = widgets.IntSlider(value=heads, min=0, max=flips, description="heads", style=STYLE, layout=LAYOUT)
+        # every argument is checked before any widget exists: a refused one leaves nothing behind
+        flips = check_int("flips", flips, FLIPS_SLIDER)
+        heads = check_int(f"heads (at most flips = {flips})", heads, {"min": 0, "max": flips})
+        flips_slider = IntSlider(name="flips", value=flips, **FLIPS_SLIDER, description="flips", style=STYLE,
+                                 layout=LAYOUT)
+        heads_slider = IntSlider(name="heads", value=heads, min=0, max=flips, description="heads", style=STYLE,
+                                 layout=LAYOUT)
         # registered before the explorer's own observer: heads never exceeds flips when we train
         flips_slider.observe(lambda change: setattr(heads_slider, "max", change["new"]), names="value")
         super().__init__({"heads": heads_slider, "flips": flips_slider}, figsize=(6.5, 3.4))

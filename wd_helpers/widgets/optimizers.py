@@ -3,9 +3,10 @@
 import ipywidgets as widgets
 import torch
 
-from .. import optim
+from .. import optim, validate
 from ..plots import LossPerStep, TrajectoryPlot
 from ..device import on_course_device
+from ._controls import Dropdown, FloatSlider, IntSlider, check_float, check_int
 from ._live import Explorer, choice_slider, log_choices
 
 
@@ -31,6 +32,9 @@ OPTIMIZERS = {
 }
 STEP_LOSS_RANGE = (1e-8, 1e4)
 LR_CHOICES = log_choices(1e-3, 10.0)  # 0.001 … 10, eight round values per decade (0.4, 0.5, 0.6 among them)
+BETA_SLIDER = {"min": 0.0, "max": 0.99, "step": 0.01}
+BETA2_SLIDER = {"min": 0.5, "max": 0.999, "step": 0.001}
+STEPS_SLIDER = {"min": 1, "max": 200}
 
 
 class OptimizerExplorer(Explorer):
@@ -41,24 +45,27 @@ class OptimizerExplorer(Explorer):
     (β₁, β₂) = (0.9, 0.999); the notebook says so and sets them to torch's for Adam.
     """
 
+    @on_course_device  # the contours are computed here: on the CPU whatever torch's default device
     def __init__(self, *, optimizer="SGD", lr=0.4, beta=0.5, beta2=0.9, steps=20, function=None):
-        function = function or next(iter(FUNCTIONS))
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-        if function not in FUNCTIONS:
-            raise ValueError(f"function must be one of {list(FUNCTIONS)}, got {function!r}")
-        if not 1 <= steps <= 200:
-            raise ValueError(f"steps must be in [1, 200], got {steps}")
+        # every argument is checked before any widget exists: a refused one leaves nothing behind
+        function = next(iter(FUNCTIONS)) if function is None else validate.choice("function", function, FUNCTIONS)
+        optimizer = validate.choice("optimizer", optimizer, OPTIMIZERS)
+        check_float("lr", lr, {"min": LR_CHOICES[0], "max": LR_CHOICES[-1]})  # off the grid: added to it
+        beta, beta2 = check_float("beta", beta, BETA_SLIDER), check_float("beta2", beta2, BETA2_SLIDER)
+        steps = check_int("steps", steps, STEPS_SLIDER)
         style, layout = {"description_width": "initial"}, widgets.Layout(width="340px")
         controls = {
-            "function": widgets.Dropdown(options=list(FUNCTIONS), value=function, description="f(x) =", style=style),
-            "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer", style=style),
+            "function": Dropdown(name="function", options=list(FUNCTIONS), value=function, description="f(x) =",
+                                 style=style),
+            "optimizer": Dropdown(name="optimizer", options=list(OPTIMIZERS), value=optimizer, description="optimizer",
+                                  style=style),
             "lr": choice_slider("lr", lr, LR_CHOICES, description="learning rate η", style=style, layout=layout),
-            "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
-                                        description="momentum β / Adam β₁", style=style, layout=layout),
-            "beta2": widgets.FloatSlider(value=beta2, min=0.5, max=0.999, step=0.001, readout_format=".3f",
-                                         description="RMSProp α / Adam β₂", style=style, layout=layout),
-            "steps": widgets.IntSlider(value=steps, min=1, max=200, description="steps", style=style, layout=layout),
+            "beta": FloatSlider(name="beta", value=beta, **BETA_SLIDER,
+                                description="momentum β / Adam β₁", style=style, layout=layout),
+            "beta2": FloatSlider(name="beta2", value=beta2, **BETA2_SLIDER, readout_format=".3f",
+                                 description="RMSProp α / Adam β₂", style=style, layout=layout),
+            "steps": IntSlider(name="steps", value=steps, **STEPS_SLIDER, description="steps", style=style,
+                               layout=layout),
         }
         super().__init__(controls, figsize=(9, 3.6))
         f, _, _, window = FUNCTIONS[function]
