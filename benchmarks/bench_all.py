@@ -29,6 +29,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch  # noqa: E402
 
+import bench_memory  # noqa: E402
 import bench_rerun  # noqa: E402
 from _timing import median_p95, timed  # noqa: E402
 from bench_weight_decay import d2l_style_training  # noqa: E402
@@ -204,6 +205,8 @@ def main():
 
     # re-running each explorer cell 40 times in a real kernel (Agg and ipympl), as a class does
     rows += bench_rerun.rows(40)
+    # each notebook's kernel peak, with the bundled digits and with full-size (generated) Fashion-MNIST
+    rows += bench_memory.rows()
 
     if not args.skip_suites:
         # the unit tests do not load nbval (a notebook plugin: importing it costs ~1.5 s of nbformat's schemas)
