@@ -110,18 +110,26 @@ def explorer_moves(n):
     }
 
 
+def peak_kb() -> int:
+    """This process's own peak resident memory (VmHWM; ru_maxrss can carry over the parent's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def measure_memory(moves):
     """Run in a fresh process: peak RSS after the first and after `moves` weight-decay slider moves."""
     explorer = weight_decay_explorer()
     settings = itertools.cycle(itertools.product(
         WD_LR_CHOICES, LAMBDA_CHOICES))
     explorer.controls["lambd"].value = 3.0
-    first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    first = peak_kb()
     for _ in range(moves):
         lr, lambd = next(settings)
         explorer.controls["lr"].value = lr
         explorer.controls["lambd"].value = lambd
-    last = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    last = peak_kb()
     print(first, last, explorer.retrain_count)
 
 

@@ -610,9 +610,9 @@ def load_fashion_mnist(
         raise DataError(f"{root}: train images are {tuple(train_images.shape[1:])}, "
                         f"test images {tuple(test_images.shape[1:])}")
     return ImageData(
-        X_train=train_images.flatten(1).float() / 255.0,  # (n, h·w) in [0, 1]
+        X_train=train_images.flatten(1).float().div_(255.0),  # (n, h·w) in [0, 1], in place: one 188 MB copy, not two
         y_train=train_labels.long(),
-        X_test=test_images.flatten(1).float() / 255.0,
+        X_test=test_images.flatten(1).float().div_(255.0),
         y_test=test_labels.long(),
         num_classes=len(FASHION_MNIST_CLASSES),
         image_shape=tuple(train_images.shape[1:]),

@@ -193,6 +193,7 @@ class Explorer:
         # ipywidgets' registry keeps every widget alive, and with it whatever its observers reference: the
         # observers hold the explorer weakly, so an explorer nobody holds is collected, and then closed
         self._finalizer = weakref.finalize(self, _release, self._parts, self.live, self._cache)
+        self._finalizer.atexit = False  # at kernel exit the comm socket is already shut: nothing to close
         on_change = weakref.WeakMethod(self._on_change)
         for control in controls.values():
             control.observe(lambda change: (method := on_change()) and method(change), names="value")
