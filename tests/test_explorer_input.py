@@ -87,7 +87,7 @@ CONSTRUCTORS = {
         "penalty": (bad_choice(("l1", "l2")), ("'l2'",)),
         "decay_bias": (BAD_FLAG, ()),
         "num_epochs": (BAD_NUM_EPOCHS, (f"{MAX_EPOCHS}",)),
-        "seed": (BAD_SEED, (f"{SEED_RANGE[1]:g}",)),
+        "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
     }),
     "optimizer": (optimizer_explorer, OptimizerExplorer, {
         "optimizer": (bad_choice(OPTIMIZERS), ("'Adam'",)),
@@ -105,11 +105,11 @@ CONSTRUCTORS = {
     "gradient depth": (gradient_depth_explorer, GradientDepthExplorer, {
         "activation": (bad_choice(DEPTH_ACTIVATIONS) | st.just("PReLU"), ("'sigmoid'",)),
         "depth": (bad_int(DEPTH_SLIDER["min"], DEPTH_SLIDER["max"]), slider_range(DEPTH_SLIDER)),
-        "seed": (BAD_SEED, (f"{SEED_RANGE[1]:g}",)),
+        "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
     }),
     "outlier": (outlier_explorer, OutlierExplorer, {
         "outlier": (bad_float(OUTLIER_SLIDER), slider_range(OUTLIER_SLIDER)),
-        "seed": (BAD_SEED, (f"{SEED_RANGE[1]:g}",)),
+        "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
     }),
     "coin": (coin_explorer, CoinExplorer, {
         "flips": (bad_int(FLIPS_SLIDER["min"], FLIPS_SLIDER["max"]), slider_range(FLIPS_SLIDER)),
@@ -120,7 +120,7 @@ CONSTRUCTORS = {
         "dropout2": (bad_float(RATE_SLIDER), slider_range(RATE_SLIDER)),
         "n_train": (bad_int(10).filter(lambda x: x is not None), ("10",)),  # None: the data's own size
         "num_epochs": (bad_int(1, 500), ("500",)),
-        "seed": (BAD_SEED, (f"{SEED_RANGE[1]:g}",)),
+        "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
         "root": (st.sampled_from([5, 1.5, True, [], b"data", "", torch.tensor(1.0)]), ("root",)),
     }),
 }

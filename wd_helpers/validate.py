@@ -18,6 +18,15 @@ __all__ = ["choice", "flag", "integer", "number", "numbers_of", "seed", "finite_
 SEED_RANGE = (0, 2**63 - 1)  # what torch.Generator.manual_seed and NumPy both accept
 
 
+def _is_numpy_bool(value) -> bool:
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")  # NumPy 2 names it "bool"
+
+
+def _fmt(x) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"  # 2**63 - 1 and 1 000 000 exactly, 0.99 as 0.99
+
+
 def _scalar(name: str, value):
     """``value`` as a Python int or float, or a TypeError naming ``name``."""
     if isinstance(value, torch.Tensor):
@@ -26,7 +35,7 @@ def _scalar(name: str, value):
         if value.dtype == torch.bool:
             raise TypeError(f"{name} must be a number, got a bool tensor {value.item()!r}")
         return value.item()
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # True is not 1 here (numpy.bool_ too)
+    if isinstance(value, bool) or _is_numpy_bool(value):  # True is not 1 here (numpy's bools too)
         raise TypeError(f"{name} must be a number, got the bool {value!r}")
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -39,10 +48,10 @@ def _interval(low, high, low_open: bool, high_open: bool) -> str:
     if low is None and high is None:
         return "a finite number"
     if high is None:
-        return f"{'>' if low_open else '>='} {low:g}"
+        return f"{'>' if low_open else '>='} {_fmt(low)}"
     if low is None:
-        return f"{'<' if high_open else '<='} {high:g}"
-    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"{'<' if high_open else '<='} {_fmt(high)}"
+    return f"in {'(' if low_open else '['}{_fmt(low)}, {_fmt(high)}{')' if high_open else ']'}"
 
 
 def number(name: str, value, *, low=None, high=None, low_open: bool = False, high_open: bool = False) -> float:
@@ -54,7 +63,8 @@ def number(name: str, value, *, low=None, high=None, low_open: bool = False, hig
     x = _scalar(name, value)
     accepted = _interval(low, high, low_open, high_open)
     if isinstance(x, float) and not math.isfinite(x):
-        raise ValueError(f"{name} must be finite and {accepted}, got {x!r}")
+        raise ValueError(f"{name} must be finite{'' if low is None and high is None else ' and ' + accepted}, "
+                         f"got {x!r}")
     if ((low is not None and (x < low or (low_open and x == low)))
             or (high is not None and (x > high or (high_open and x == high)))):
         raise ValueError(f"{name} must be {accepted}, got {value!r}")
@@ -83,7 +93,7 @@ def flag(name: str, value) -> bool:
     """``value`` as a bool; only True and False (and NumPy's bools) are accepted: ``'no'`` is truthy."""
     if isinstance(value, bool):
         return value
-    if type(value).__name__ == "bool_":
+    if _is_numpy_bool(value):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r:.60}")
 
