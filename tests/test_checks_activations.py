@@ -89,7 +89,7 @@ def test_sigmoid_derivative_names_the_mistake(name, capsys):
     assert not ok and named in out, out
 
 
-@pytest.mark.parametrize("answer", GARBAGE, ids=repr)
+@pytest.mark.parametrize("answer", GARBAGE)
 def test_sigmoid_derivative_answers_garbage_without_raising(answer, capsys):
     ok, out = _verdict(capsys, check_sigmoid_derivative, answer)
     assert not ok and out.startswith("✗")
@@ -180,7 +180,7 @@ def test_stable_softmax_names_the_mistake(name, capsys):
     assert not ok and named in out, out
 
 
-@pytest.mark.parametrize("answer", GARBAGE, ids=repr)
+@pytest.mark.parametrize("answer", GARBAGE)
 def test_stable_softmax_answers_garbage_without_raising(answer, capsys):
     ok, out = _verdict(capsys, check_stable_softmax, answer)
     assert not ok and out.startswith("✗")
@@ -259,19 +259,19 @@ OUTPUT_GARBAGE = [None, ..., 3, 0.5, ["softmax"], {"a": 1}, torch.zeros(2), nn.L
                   lambda z: 1 / 0, lambda z: "softmax", lambda: 1]
 
 
-@pytest.mark.parametrize(("task", "answer"), OUTPUT_RIGHT, ids=repr)
+@pytest.mark.parametrize(("task", "answer"), OUTPUT_RIGHT)
 def test_output_activation_accepts_every_correct_form(task, answer, capsys):
     ok, out = _verdict(capsys, check_output_activation, task, answer)
     assert ok, out
 
 
-@pytest.mark.parametrize(("task", "answer", "named"), OUTPUT_WRONG, ids=repr)
+@pytest.mark.parametrize(("task", "answer", "named"), OUTPUT_WRONG)
 def test_output_activation_refuses_with_the_reason(task, answer, named, capsys):
     ok, out = _verdict(capsys, check_output_activation, task, answer)
     assert not ok and named in out, out
 
 
-@pytest.mark.parametrize("answer", OUTPUT_GARBAGE, ids=repr)
+@pytest.mark.parametrize("answer", OUTPUT_GARBAGE)
 def test_output_activation_answers_garbage_without_raising(answer, capsys):
     ok, out = _verdict(capsys, check_output_activation, "multi-class", answer)
     assert not ok and out.startswith("✗")

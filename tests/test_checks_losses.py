@@ -176,7 +176,7 @@ ENTROPY_WRONG = [  # (answer, p, words the hint must contain)
 ENTROPY_GARBAGE = [None, ..., "two", [2.16], True, float("inf"), torch.ones(3), nn.ReLU, lambda: 2.16]
 
 
-@pytest.mark.parametrize("answer", ENTROPY_RIGHT, ids=repr)
+@pytest.mark.parametrize("answer", ENTROPY_RIGHT)
 def test_entropy_accepts_exact_and_rounded(answer, capsys):
     ok, out = verdict(capsys, check_entropy, answer, DIE)
     assert ok, out
@@ -187,13 +187,13 @@ def test_entropy_with_a_zero_probability(capsys):
     assert verdict(capsys, check_entropy, 0, [1.0, 0.0])[0]
 
 
-@pytest.mark.parametrize("answer, p, hint", ENTROPY_WRONG, ids=repr)
+@pytest.mark.parametrize("answer, p, hint", ENTROPY_WRONG)
 def test_entropy_refuses_and_names_the_mistake(answer, p, hint, capsys):
     ok, out = verdict(capsys, check_entropy, answer, p)
     assert not ok and hint in out, out
 
 
-@pytest.mark.parametrize("answer", ENTROPY_GARBAGE, ids=repr)
+@pytest.mark.parametrize("answer", ENTROPY_GARBAGE)
 def test_entropy_garbage_is_refused(answer, capsys):
     assert not verdict(capsys, check_entropy, answer, DIE)[0]
 
@@ -294,19 +294,19 @@ LOSS_GARBAGE = [  # (answer, words the hint must contain)
 ]
 
 
-@pytest.mark.parametrize("task, answer", LOSS_RIGHT, ids=repr)
+@pytest.mark.parametrize("task, answer", LOSS_RIGHT)
 def test_loss_for_task_accepts_every_correct_form(task, answer, capsys):
     ok, out = verdict(capsys, check_loss_for_task, task, answer)
     assert ok, out
 
 
-@pytest.mark.parametrize("task, answer, hint", LOSS_WRONG, ids=repr)
+@pytest.mark.parametrize("task, answer, hint", LOSS_WRONG)
 def test_loss_for_task_refuses_and_says_why(task, answer, hint, capsys):
     ok, out = verdict(capsys, check_loss_for_task, task, answer)
     assert not ok and hint in out, out
 
 
-@pytest.mark.parametrize("answer, hint", LOSS_GARBAGE, ids=repr)
+@pytest.mark.parametrize("answer, hint", LOSS_GARBAGE)
 def test_loss_for_task_garbage_is_refused(answer, hint, capsys):
     ok, out = verdict(capsys, check_loss_for_task, "multi-label", answer)
     assert not ok and hint in out, out

@@ -125,3 +125,67 @@ def test_without_a_cell_id_nothing_is_closed_by_building_another(cell):
     cell(None, None)  # nbclient and Voilà send no cell id: every cell runs once
     first, second = make(), make()
     assert not first.closed and not second.closed
+
+
+class FakeEvents:
+    """IPython's ``shell.events``: callbacks registered per event, triggered by the test."""
+
+    def __init__(self):
+        self.callbacks = {"post_run_cell": []}
+
+    def register(self, event, callback):
+        self.callbacks[event].append(callback)
+
+    def unregister(self, event, callback):
+        self.callbacks[event].remove(callback)
+
+    def trigger(self, event):
+        for callback in list(self.callbacks[event]):
+            callback(None)
+
+
+@pytest.fixture
+def trims(monkeypatch):
+    """Count the collect-and-trim passes; with ``shell`` set, run as if inside IPython."""
+    done = []
+    monkeypatch.setattr(_lifetime, "_collect_and_trim", lambda: done.append(1))
+    monkeypatch.setattr(_lifetime, "_trim_pending", False)
+    return done
+
+
+def test_a_rerun_returns_the_memory_after_the_cell_has_finished_once(cell, trims, monkeypatch):
+    import IPython
+
+    events = FakeEvents()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"events": events})())
+    cell("c1", "run1")
+    kept = [make()]  # the learner holds it (a variable): only the re-run frees it
+    assert trims == [] and events.callbacks["post_run_cell"] == []  # a first run replaces nothing
+    cell("c1", "run2")
+    kept += [make(), make()]  # the re-run replaces the first; its second explorer replaces nothing more
+    cell("c2", "run3")
+    assert trims == []  # not while the cell runs: the new explorer goes on screen first
+    assert len(events.callbacks["post_run_cell"]) == 1
+    events.trigger("post_run_cell")
+    assert trims == [1] and events.callbacks["post_run_cell"] == []
+    events.trigger("post_run_cell")  # the next cell run: nothing left to do
+    assert trims == [1]
+
+
+def test_outside_ipython_the_memory_is_returned_at_once(cell, trims, monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    cell("c1", "run1")
+    first = make()
+    cell("c1", "run2")
+    second = make()
+    assert first.closed and not second.closed and trims == [1]
+
+
+def test_collect_and_trim_frees_a_closed_explorers_figure():
+    explorer = coin_explorer(heads=7, flips=10)
+    figure = weakref.ref(explorer.figure)
+    explorer.close()
+    _lifetime._collect_and_trim()  # a full collection, then malloc_trim where glibc has it
+    assert figure() is None

@@ -211,8 +211,12 @@ class Explorer:
         before, self._widgets_before = self._widgets_before, set()
         self._parts[:] = [part for part in _widget_tree([view, *self.controls.values(), self.status, self.live.view])
                           if part.model_id not in before]
-        for old in _lifetime.adopt(self):
+        replaced = _lifetime.adopt(self)
+        for old in replaced:
             old.close()
+        if replaced:
+            del old, replaced
+            _lifetime.return_freed_memory()
 
     @property
     def closed(self) -> bool:

@@ -11,6 +11,7 @@ from ..classify_plots import ClassifierCurves, describe_classifier
 from ..data import load_course_images
 from ..device import on_course_device
 from ._controls import FloatSlider, SelectionSlider, check_float
+from . import _lifetime
 from ._live import Explorer
 
 RATE_SLIDER = {"min": 0.0, "max": 0.9, "step": 0.05}  # p = 1 would drop every unit: nothing to learn
@@ -151,6 +152,7 @@ class DropoutExplorer(Explorer):
                                  progress=self._show_progress)
         finally:
             self.progress.layout.visibility = "hidden"
+            _lifetime.trim()  # the run's activations (10 000 test images per epoch) are freed, not resident
         self._baselines.setdefault(n_train, runs[0])
         return runs[-1], self._baselines[n_train], data.name
 
