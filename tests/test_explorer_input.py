@@ -312,6 +312,28 @@ def test_the_issues_slider_examples_are_refused_not_clamped(explorers):
         assert (explorer.sliders[name].value, explorer.retrain_count) == before
 
 
+def test_the_bias_checkbox_set_from_code_takes_only_a_bool(explorers):
+    """ipywidgets' Checkbox took 1 and 0 as True and False and answered 2 or 'no' with a TraitError naming
+    no control; now each is refused by name and nothing retrains, and a bool (NumPy's too) retrains."""
+    explorer = explorers["weight decay"]
+    box = explorer.controls["decay_bias"]
+    for value in (1, 0, 2, 0.0, "no", "", None, [True], np.int64(1)):
+        before = (box.value, explorer.retrain_count)
+        with pytest.raises(TypeError, match=r"controls\['decay_bias'\] must be True or False, got .*; it still "
+                                            r"shows False"):
+            box.value = value
+        assert (box.value, explorer.retrain_count) == before
+    retrains = explorer.retrain_count
+    box.value = np.True_
+    assert box.value is True and explorer.retrain_count == retrains + 1 and explorer.last_error is None
+    redraws = explorer.redraw_count
+    box.value = False  # back to a setting seen: from the cache, redrawn
+    assert box.value is False and explorer.redraw_count == redraws + 1
+    box.set_state({"value": True})  # a click on the page
+    assert box.value is True
+    box.value = False
+
+
 def test_an_explorer_slider_takes_a_value_set_from_code_and_retrains(explorers):
     """(After the tests that expect the explorers' first settings.)"""
     explorer = explorers["optimizer"]
@@ -334,8 +356,6 @@ def test_a_change_from_the_page_is_taken_as_ipywidgets_takes_it():
 def test_the_explorers_build_their_sliders_and_choices_from_the_checked_controls(explorers):
     for which, explorer in explorers.items():
         for name, control in explorer.controls.items():
-            if isinstance(control, widgets.Checkbox):
-                continue
             assert isinstance(control, _controls._Named) and control.name == name, (which, name)
 
 

@@ -274,3 +274,15 @@ class ToggleButtons(_NamedSelection, widgets.ToggleButtons):
     """ToggleButtons that refuse, from code, a value or label that is not one of their options."""
 
     value = _NotNone(None, help="Selected value")
+
+
+class Checkbox(_Named, widgets.Checkbox):
+    """A Checkbox that refuses, from code, anything but True or False (and NumPy's bools): traitlets' Bool
+    would take 1 and 0 as True and False, and answer 2 or ``'no'`` with a TraitError that names no control."""
+
+    value = _checked(traitlets.Bool)(False, help="Bool value").tag(sync=True)
+
+    def _check_kind(self, trait, value):
+        if self._from_page():
+            return value
+        return self._refuse(validate.flag, value)

@@ -6,7 +6,7 @@ from .. import validate
 from ..plots import LossCurves, NormCurve, describe
 from ..train import MAX_EPOCHS, sweep_weight_decay
 from ..device import on_course_device
-from ._controls import SelectionSlider, ToggleButtons, check_choice, check_float
+from ._controls import Checkbox, SelectionSlider, ToggleButtons, check_choice, check_float
 from ._live import Explorer, choice_slider, log_choices
 
 # λ: exactly 0, then 1-2-3-5 steps per decade from 0.001 to 100 (log-spaced, with the lesson's 3)
@@ -43,7 +43,7 @@ class WeightDecayExplorer(Explorer):
                 name="penalty", options=[(label, key) for key, label in PENALTIES.items()], value=penalty,
                 description="penalty", style=style,
             ),
-            "decay_bias": widgets.Checkbox(value=decay_bias, description="decay the bias too"),
+            "decay_bias": Checkbox(name="decay_bias", value=decay_bias, description="decay the bias too"),
         }
         super().__init__(controls, figsize=(9, 3.4))
         ax_loss, ax_norm = self.figure.subplots(1, 2, width_ratios=(3, 2))
