@@ -140,6 +140,19 @@ def test_mismatched_data_shapes_are_refused():
         train_weight_decay(1.0, data=bad)
 
 
+@pytest.mark.parametrize("option", [{"n_train": 50}, {"n_test": 10}, {"num_inputs": 20}, {"noise": 0.1}])
+def test_options_that_shape_generated_data_are_refused_beside_given_data(option):
+    """They were ignored silently: n_train=50 with data= trained on the given 20 examples."""
+    data = synthetic_regression(generator=torch.Generator().manual_seed(0))
+    (name, value), = option.items()
+    with pytest.raises(ValueError, match=rf"{name}={value!r} describe\(s\) the generated data"):
+        train_weight_decay(1.0, data=data, num_epochs=2, **option)
+    with pytest.raises(ValueError, match=name):
+        sweep_weight_decay([0.0, 1.0], data=data, num_epochs=2, **option)
+    train_weight_decay(1.0, data=data, num_epochs=2)  # data alone, or the options alone, are fine
+    train_weight_decay(1.0, num_epochs=2, **option)
+
+
 def test_empty_sweep_is_refused():
     with pytest.raises(ValueError, match="lambdas"):
         sweep_weight_decay([])

@@ -327,6 +327,12 @@ def sweep_weight_decay(
             n_train=n_train, n_test=n_test, num_inputs=num_inputs, noise=noise, generator=generator
         )
     else:  # the caller's data may come from Generator(seed) too: never reuse its numbers as weights
+        generated = {"n_train": (n_train, 20), "n_test": (n_test, 100), "num_inputs": (num_inputs, 200),
+                     "noise": (noise, 0.01)}
+        ignored = [f"{name}={value!r}" for name, (value, default) in generated.items() if value != default]
+        if ignored:  # they shape generated data only: silently ignoring them would train on something else
+            raise ValueError(f"{', '.join(ignored)} describe(s) the generated data, which data= replaces: "
+                             f"pass either data or these options, not both")
         generator = derived_generator(seed, "train")
     # float64 inside: the sweep and the single runs then agree to ~1e-12 even where the training
     # loss falls to 1e-10 (float32 cancellation would leave differences of 1e-3 relative there)
