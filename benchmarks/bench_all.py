@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -144,11 +145,20 @@ def busy_process():
         spinner.wait()
 
 
-def run_suite(args):
+def run_suite(args, per_file=None):
+    """(wall time, exit code, pytest's summary line); with a dict ``per_file``, also each file's summed test
+    time (a notebook's: its cells' times under nbval), read from pytest's JUnit report."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
-    elapsed = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "junit.xml"
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                               *args], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "MPLBACKEND": "Agg"})
+        elapsed = time.perf_counter() - start
+        if per_file is not None and report.exists():
+            for case in ElementTree.parse(report).iter("testcase"):
+                name = case.get("file") or case.get("classname", "").split("::")[0]
+                per_file[name] = per_file.get(name, 0.0) + float(case.get("time", 0))
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]
     return elapsed, done.returncode, summary
 
@@ -221,12 +231,22 @@ def main():
         # the unit tests do not load nbval (a notebook plugin: importing it costs ~1.5 s of nbformat's schemas)
         # the unit suite on both cores (pytest-xdist): it tripled to ~1 600 tests with the property tables
         # of bad input (issue 14); one core takes ~82 s for it, ~31 ms a test
+        notebooks = sorted((ROOT / "notebooks").glob("0*.ipynb"))
         for what, suite_args, limit in (("unit and widget tests (tests/, no browser, 2 workers)",
                                          ["-p", "no:nbval", "-n", "2", "tests", "--ignore=tests/e2e"], 60),
-                                        ("notebooks under nbval (all five)",
-                                         ["--nbval-lax", "--nbval-current-env", "notebooks"], 90)):
-            elapsed, code, summary = run_suite(suite_args)
-            rows.append((what, f"{elapsed:.0f} s ({summary})", f"≤ {limit} s", code == 0 and elapsed <= limit))
+                                        (f"notebooks under nbval (all {len(notebooks)})",
+                                         ["--nbval-lax", "--nbval-current-env", "notebooks"], None)):
+            per_file = {}
+            elapsed, code, summary = run_suite(suite_args, per_file)
+            if limit is not None:
+                rows.append((what, f"{elapsed:.0f} s ({summary})", f"≤ {limit} s", code == 0 and elapsed <= limit))
+            else:  # the classroom limit is per notebook: a lesson under 30 s; the suite grows with the course
+                rows.append((what, f"{elapsed:.0f} s ({summary})", "each notebook ≤ 30 s", code == 0))
+                for notebook in notebooks:
+                    # JUnit names a notebook's cells by "notebooks.<name>.ipynb" (classname)
+                    took = sum(t for name, t in per_file.items() if name.endswith(notebook.name)) or None
+                    rows.append((f"  {notebook.stem} under nbval", "not run" if took is None else f"{took:.1f} s",
+                                 "≤ 30 s", took is not None and took <= 30))
             if "nbval" in what:
                 with busy_process():
                     busy, code, summary = run_suite(suite_args)
