@@ -29,6 +29,17 @@ def _data():
 
 
 CALLS = {  # checker name → how the notebook calls it with the learner's answer
+    "check_he_uniform": lambda a: checks.check_he_uniform(a),
+    "check_he_variance": lambda a: checks.check_he_variance(a),
+    "check_dropout_penalty": lambda a: checks.check_dropout_penalty(a),
+    "check_gaussian_std": lambda a: checks.check_gaussian_std(a),
+    "check_mc_predict": lambda a: checks.check_mc_predict(a),
+    "check_cosine_schedule": lambda a: checks.check_cosine_schedule(a),
+    "check_lowest_floor": lambda a: checks.check_lowest_floor(a),
+    "check_scaled_lr": lambda a: checks.check_scaled_lr(a),
+    "check_kl_batchmean": lambda a: checks.check_kl_batchmean(a),
+    "check_pos_weight": lambda a: checks.check_pos_weight(a),
+    "check_weighted_mean": lambda a: checks.check_weighted_mean(a),
     "check_best_lambda": lambda a: checks.check_best_lambda(a, _histories()),
     "check_drop_weights": lambda a: checks.check_drop_weights(a),
     "check_dropout_module": lambda a: checks.check_dropout_module(a),

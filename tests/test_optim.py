@@ -10,6 +10,7 @@ from torch import nn
 
 from wd_helpers.optim import (
     SGD,
+    Adadelta,
     AdaGrad,
     Adam,
     AdamW,
@@ -42,6 +43,12 @@ CASES = [
     (partial(Adam, decoupled=True), torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
     (AdamW, torch.optim.AdamW, dict(lr=0.01)),  # both defaults: weight_decay = 1e-2
     (AdamW, torch.optim.AdamW, dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.5)),
+    (Adadelta, torch.optim.Adadelta, dict()),  # torch's defaults: lr = 1, rho = 0.9, eps = 1e-6
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.5, rho=0.5, eps=1e-3, weight_decay=0.1)),
+    (Adadelta, torch.optim.Adadelta, dict(lr=2.0, rho=0.0, eps=1e-4)),
+    (Adam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
+    (Adam, torch.optim.Adam, dict(lr=0.05, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.1, amsgrad=True)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.02, betas=(0.8, 0.99), weight_decay=0.5, amsgrad=True)),
 ]
 
 
@@ -94,6 +101,19 @@ def test_optimizer_steps_equal_torchs(case, problem):
     assert not torch.equal(our_params[0], problem(seed=0)[0][0])  # it did move
 
 
+@pytest.mark.parametrize("problem", [quadratic, linear_regression])
+@pytest.mark.parametrize("case", [case for case in CASES if case[2].get("amsgrad")], ids=case_id)
+def test_amsgrad_cases_differ_from_plain_adam(case, problem):
+    # Without this, the amsgrad cases of the equality test could pass with the keyword ignored.
+    ours, _, kwargs = case
+    (amsgrad_params, amsgrad_loss), (plain_params, plain_loss) = problem(seed=0), problem(seed=0)
+    amsgrad, plain = ours(amsgrad_params, **kwargs), ours(plain_params, **{**kwargs, "amsgrad": False})
+    for _ in range(STEPS):
+        one_step(amsgrad, amsgrad_loss)
+        one_step(plain, plain_loss)
+    assert max((p - q).abs().max() for p, q in zip(amsgrad_params, plain_params)) > 100 * ATOL
+
+
 @pytest.mark.parametrize(
     "ours, theirs, names",
     [
@@ -102,8 +122,9 @@ def test_optimizer_steps_equal_torchs(case, problem):
         (Nesterov, torch.optim.SGD, ["lr", "weight_decay"]),
         (AdaGrad, torch.optim.Adagrad, ["lr", "eps", "weight_decay"]),
         (RMSProp, torch.optim.RMSprop, ["lr", "alpha", "eps", "weight_decay"]),
-        (Adam, torch.optim.Adam, ["lr", "betas", "eps", "weight_decay"]),
-        (AdamW, torch.optim.AdamW, ["lr", "betas", "eps", "weight_decay"]),
+        (Adam, torch.optim.Adam, ["lr", "betas", "eps", "weight_decay", "amsgrad"]),
+        (AdamW, torch.optim.AdamW, ["lr", "betas", "eps", "weight_decay", "amsgrad"]),
+        (Adadelta, torch.optim.Adadelta, ["lr", "rho", "eps", "weight_decay"]),
     ],
 )
 def test_defaults_are_torchs(ours, theirs, names):
@@ -142,6 +163,7 @@ def test_step_returns_the_closure_loss_and_skips_params_without_grad():
 
 ELONGATED = lambda x: 0.1 * x[0] ** 2 + 2 * x[1] ** 2  # noqa: E731  d2l's f(x) = 0.1 x₁² + 2 x₂²
 START = (-5.0, -2.0)
+ROSENBROCK = lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2  # noqa: E731  non-convex, a curved valley
 
 
 @pytest.mark.parametrize(
@@ -155,6 +177,28 @@ START = (-5.0, -2.0)
 )
 def test_trace_with_our_optimizer_equals_trace_with_torchs(ours, theirs):
     assert torch.allclose(trace(ours, ELONGATED, START, 100), trace(theirs, ELONGATED, START, 100), atol=ATOL)
+
+
+@pytest.mark.parametrize("f", [ELONGATED, ROSENBROCK], ids=["elongated", "rosenbrock"])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda p: Adadelta(p), lambda p: torch.optim.Adadelta(p)),
+        (lambda p: Adadelta(p, lr=0.3, rho=0.95, eps=1e-2, weight_decay=0.01),
+         lambda p: torch.optim.Adadelta(p, lr=0.3, rho=0.95, eps=1e-2, weight_decay=0.01)),
+        (lambda p: Adam(p, lr=0.01, amsgrad=True), lambda p: torch.optim.Adam(p, lr=0.01, amsgrad=True)),
+        (lambda p: Adam(p, lr=0.02, betas=(0.5, 0.9), weight_decay=0.05, amsgrad=True),
+         lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.5, 0.9), weight_decay=0.05, amsgrad=True)),
+        (lambda p: AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True),
+         lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ],
+    ids=["adadelta", "adadelta-wd", "amsgrad", "amsgrad-wd", "adamw-amsgrad"],
+)
+def test_adadelta_and_amsgrad_follow_torch_over_a_long_run(ours, theirs, f):
+    start = (-1.5, 2.0)
+    path, reference = trace(ours, f, start, 1000), trace(theirs, f, start, 1000)
+    assert first_nonfinite(reference) is None and (reference[-1] - reference[0]).abs().max() > 0.1  # it went somewhere
+    assert torch.allclose(path, reference, atol=1e-5, rtol=1e-5), (path - reference).abs().max()
 
 
 @pytest.mark.parametrize("lr, expected", [(0.2, 0.060466), (0.05, 3.486784), (1.1, 61.917364)])
@@ -238,6 +282,16 @@ BAD_HYPER_PARAMETERS = [
     (lambda p: Adam(p, weight_decay=-1.0), "weight_decay must be >= 0"),
     (lambda p: AdamW(p, weight_decay=-1.0), "weight_decay must be >= 0"),
     (lambda p: Adam([{"params": p, "lr": -1.0}]), "lr must be > 0"),  # a group's own value, too
+    (lambda p: Adadelta(p, lr=0.0), "lr must be > 0"),
+    (lambda p: Adadelta(p, lr=-1.0), "lr must be > 0"),
+    (lambda p: Adadelta(p, rho=1.0), r"rho must be in \[0, 1\)"),  # torch allows 1: s, u never move, Δ = g
+    (lambda p: Adadelta(p, rho=-0.1), r"rho must be in \[0, 1\)"),
+    (lambda p: Adadelta(p, rho=math.nan), r"rho must be in \[0, 1\)"),
+    (lambda p: Adadelta(p, eps=0.0), "eps must be > 0"),  # torch allows 0: u = 0 and Adadelta would never move
+    (lambda p: Adadelta(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    (lambda p: Adadelta([{"params": p, "rho": 2.0}]), r"rho must be in \[0, 1\)"),
+    (lambda p: Adam(p, eps=-1.0, amsgrad=True), "eps must be > 0"),
+    (lambda p: AdamW(p, betas=(0.9, 1.5), amsgrad=True), r"betas\[1\] must be in \[0, 1\)"),
 ]
 
 
@@ -253,6 +307,31 @@ def test_boundary_hyper_parameters_are_accepted():
     Nesterov(p, momentum=0.0)
     Adam(p, betas=(0.0, 0.0), weight_decay=0.0)
     RMSProp(p, alpha=0.0)
+    Adadelta(p, rho=0.0, weight_decay=0.0)
+    Adam(p, amsgrad=True)
+    AdamW(p, amsgrad=False)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: Adam(p, amsgrad="yes"), "amsgrad must be True or False"),
+        (lambda p: AdamW(p, amsgrad=1), "amsgrad must be True or False"),
+        (lambda p: Adam([{"params": p, "amsgrad": None}]), "amsgrad must be True or False"),
+        (lambda p: Adadelta(p, rho="0.9"), "rho must be a number"),
+        (lambda p: Adadelta(p, lr=True), "lr must be a number"),
+        # torch.optim's keywords that we do not implement: refused, not silently ignored
+        (lambda p: Adadelta(p, maximize=True), "unexpected keyword argument 'maximize'"),
+        (lambda p: Adadelta(p, foreach=False), "unexpected keyword argument 'foreach'"),
+        (lambda p: Adadelta(p, 1.0, 0.9), "positional argument"),  # rho and eps are keyword-only
+        (lambda p: Adam(p, capturable=True, amsgrad=True), "unexpected keyword argument 'capturable'"),
+        (lambda p: AdamW(p, decoupled=False), "unexpected keyword argument 'decoupled'"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_bad_type_or_unsupported_keyword_raises_type_error(make, message):
+    with pytest.raises(TypeError, match=message):
+        make([torch.zeros(2, requires_grad=True)])
 
 
 @pytest.mark.parametrize("steps, error", [(-1, ValueError), (2.5, TypeError), (True, TypeError), ("10", TypeError)])
@@ -260,6 +339,13 @@ def test_trace_rejects_bad_steps(steps, error):
     # a negative count is out of range (ValueError); 2.5, a bool or a string is not a count at all (TypeError)
     with pytest.raises(error, match="^steps must be (an int >= 0|a whole number|a number)"):
         trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), [1.0], steps)
+
+
+def test_trace_rejects_a_bool_tensor_among_the_numbers_of_x0():
+    # found by the hypothesis table of tests/test_bad_input.py: [tensor(True), 0.0] used to start at (1, 0)
+    with pytest.raises(TypeError, match=r"^x0\[0\] must be a real number"):
+        trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), [torch.tensor(True), 0.0], 1)
+    assert trace(lambda p: SGD(p, lr=0.1), lambda x: (x**2).sum(), [torch.tensor(2.0), 0.0], 1)[0].tolist() == [2.0, 0.0]
 
 
 @pytest.mark.parametrize("x0, message", [([[1.0, 2.0]], "x0 must be 1-D"), ([1.0, math.inf], "x0 must be finite")])
@@ -320,6 +406,91 @@ def test_adam_bias_correction_uses_the_step_count():
     assert ratio.tolist() == pytest.approx([1.9 / math.sqrt(1.999)] * 2, rel=1e-3)
     # ... falling towards √(1 − β2)/(1 − β1) ≈ 0.32 as t grows: the trajectories part ways.
     assert (wrong - reference).abs().max() > 0.5
+
+
+# ---------------------------------------------------------------- AMSGrad's rate, Adadelta's units
+
+
+def rates_read_off(make, gradients):
+    """The rate of each step, −Δx / g, for one float64 coordinate fed ``gradients`` (β1 = 0: the step is rate × g)."""
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer, rates = make([x]), []
+    for g in gradients:
+        x.grad = torch.tensor([g], dtype=torch.float64)
+        before = x.item()
+        optimizer.step()
+        rates.append((before - x.item()) / g)
+    return torch.tensor(rates, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("make", [Adam, AdamW, torch.optim.Adam], ids=["ours", "ours-adamw", "torch"])
+def test_amsgrad_rate_never_grows_where_adams_does(make):
+    # Small gradients long enough for the bias correction to vanish (0.9²⁰⁰ ≈ 7e-10), one large one, small ones again:
+    # Adam's v̂ forgets the large gradient and its rate η/(√v̂ + ε) climbs back; AMSGrad's maximum remembers it.
+    gradients = [0.1] * 200 + [10.0] + [0.1] * 199
+    kwargs = dict(lr=0.01, betas=(0.0, 0.9), weight_decay=0.0)
+    adam = rates_read_off(lambda p: make(p, **kwargs), gradients)
+    amsgrad = rates_read_off(lambda p: make(p, **kwargs, amsgrad=True), gradients)
+    rises = lambda rates: rates[1:] > rates[:-1] * (1 + 1e-9)  # noqa: E731  float64 rounding aside
+    assert not rises(amsgrad).any()
+    assert rises(adam)[200:300].all() and adam[-1] > 30 * adam[200]  # Adam's rate climbs from η/√10 back to η/0.1
+    assert amsgrad[-1].item() == pytest.approx(amsgrad[200].item(), rel=1e-9) and amsgrad[200] < amsgrad[199] / 30
+
+
+@pytest.mark.parametrize("make", [Adam, torch.optim.Adam], ids=["ours", "torch"])
+def test_amsgrad_keeps_the_max_of_raw_v_and_bias_corrects_it_after(make):
+    # A large gradient at step 1: the maximum is v₁ = (1 − β2)·100 and stays; dividing it by 1 − β2ᵗ each step
+    # raises the rate by √((1 − β2ᵗ)/(1 − β2)). Keeping the max of the already corrected v̂ would hold the rate flat.
+    lr, beta2, eps = 0.01, 0.999, 1e-8
+    rates = rates_read_off(lambda p: make(p, lr=lr, betas=(0.0, beta2), eps=eps, amsgrad=True), [10.0] + [0.1] * 99)
+    t = torch.arange(1, 101, dtype=torch.float64)
+    v_max = (1 - beta2) * 10.0**2
+    assert torch.allclose(rates, lr / ((v_max / (1 - beta2**t)).sqrt() + eps), rtol=1e-9)
+    assert rates[-1] > 9 * rates[0]
+
+
+def test_amsgrad_escapes_the_trap_where_adam_goes_to_the_worst_point():
+    # Reddi et al. (2018) in spirit: x in [−1, 1], gradients +3, −1, −1, … (sum +1 per period: the best x is −1).
+    # With β2 = 0.1 Adam's v̂ forgets the +3 at once, favours the two −1 steps and climbs to +1.
+    def final_mean(amsgrad):
+        x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        optimizer, points = Adam([x], lr=0.1, betas=(0.0, 0.1), amsgrad=amsgrad), []
+        for t in range(300):
+            x.grad = torch.tensor([3.0 if t % 3 == 0 else -1.0], dtype=torch.float64)
+            optimizer.step()
+            with torch.no_grad():
+                x.clamp_(-1.0, 1.0)
+            points.append(x.item())
+        return sum(points[-30:]) / 30
+
+    assert final_mean(amsgrad=False) > 0.9 and final_mean(amsgrad=True) < -0.9
+
+
+def test_adadelta_first_step_is_set_by_eps_not_by_the_slope():
+    # Δ₁ = √ε / √((1 − ρ) g² + ε) · g ≈ √(ε/(1 − ρ)) sign(g) when (1 − ρ) g² ≫ ε: ε inside both roots, as torch.
+    for rho, eps in ((0.9, 1e-6), (0.5, 1e-4)):
+        x = torch.zeros(3, requires_grad=True)
+        x.grad = torch.tensor([-1.0, 8.0, 300.0])
+        Adadelta([x], rho=rho, eps=eps).step()
+        exact = math.sqrt(eps) / torch.sqrt((1 - rho) * x.grad**2 + eps) * x.grad
+        assert torch.allclose(-x.detach(), exact, rtol=1e-6)
+        assert torch.allclose(x.detach().abs(), torch.tensor(math.sqrt(eps / (1 - rho))), rtol=2e-3)
+
+
+def test_adadelta_step_has_the_parameters_units():
+    # Measure x in units ten times larger (y = x/10, F(y) = f(10 y)). With ε/100 (ε has the units of x²) and the
+    # same lr, Adadelta follows the same path; Adam needs lr/10 instead, so with its lr unchanged it does not.
+    k = 0.1
+    rescaled = lambda y: ELONGATED(y / k)  # noqa: E731
+    for make, same, other in (
+        (Adadelta, dict(eps=1e-6 * k**2), dict(eps=1e-6)),
+        (Adam, dict(lr=0.1 * k), dict(lr=0.1)),
+    ):
+        in_x = trace(lambda p: make(p, **other), ELONGATED, START, 100)
+        follows = trace(lambda p: make(p, **same), rescaled, [k * v for v in START], 100) / k
+        leaves = trace(lambda p: make(p, **other), rescaled, [k * v for v in START], 100) / k
+        assert torch.allclose(follows, in_x, atol=1e-4)
+        assert (leaves - in_x).abs().max() > 0.3
 
 
 # ---------------------------------------------------------------- momentum_rate

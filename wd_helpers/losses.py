@@ -6,6 +6,8 @@ their sum is 0. Unlike torch, mismatched shapes raise instead of broadcasting si
 Notation: ŷ = ``y_hat`` the prediction, y the target, d = ŷ − y, z a logit, p a probability.
 """
 
+import math
+
 import torch
 
 from . import validate
@@ -306,3 +308,122 @@ def negative_log_likelihood_coin(theta: torch.Tensor, heads: int, flips: int) ->
         raise ValueError("theta must hold probabilities in (0, 1), got values outside")
     return -(heads * torch.log(theta) + (flips - heads) * torch.log1p(-theta))
 
+
+# ---------------------------------------------------------------- losses as likelihoods, weighted losses
+# (notebook 02b) MSE and L1 are the negative log-likelihoods of Gaussian and Laplace noise; the losses with
+# class weights, pos_weight and ignore_index follow torch's conventions, including what "mean" divides by.
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _check_scale(name: str, value, like: torch.Tensor, *, allow_zero: bool) -> torch.Tensor:
+    """A variance or scale: a number, or a tensor of ``like``'s shape, finite and ≥ 0 (> 0 unless allow_zero).
+
+    A 0-d tensor is one number for every element, and keeps its gradient (a learnable σ², say)."""
+    if not isinstance(value, torch.Tensor):
+        value = validate.number(name, value, low=0.0, low_open=not allow_zero)
+        return torch.full_like(like, value)
+    if value.dtype == torch.bool or not value.is_floating_point():
+        raise TypeError(f"{name} must be a number or a floating-point tensor, got dtype {value.dtype}")
+    if value.dim() == 0:
+        validate.number(name, value, low=0.0, low_open=not allow_zero)  # the checks only: the tensor is kept
+        return value.expand_as(like)
+    if value.shape != like.shape:
+        raise ValueError(f"{name} must be a number or have y_hat's shape {tuple(like.shape)}, "
+                         f"got {tuple(value.shape)}")
+    if not (value >= 0 if allow_zero else value > 0).all():  # also refuses NaN
+        raise ValueError(f"{name} must hold values {'>=' if allow_zero else '>'} 0, got values outside")
+    if not torch.isfinite(value).all():
+        raise ValueError(f"{name} must be finite, got inf")
+    return value
+
+
+def gaussian_nll_loss(y_hat: torch.Tensor, y: torch.Tensor, var, *, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> torch.Tensor:
+    """−log N(y; ŷ, σ²) = ½ (log σ² + (y − ŷ)² / σ²) [+ ½ log 2π when ``full``], as ``F.gaussian_nll_loss``.
+
+    ``var`` is the VARIANCE σ² (not the std): a number or a tensor of ``y_hat``'s shape, ≥ 0. Like torch, it is
+    clamped to at least ``eps`` in the value only (the gradient passes as if unclamped), and ``full=False`` drops
+    the constant ½ log 2π. With σ² = 1 it is ½ (ŷ − y)² + const: MSE is a Gaussian likelihood.
+    """
+    _check_reduction(reduction)
+    full = validate.flag("full", full)
+    eps = _check_positive("eps", eps)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    var = _check_scale("var", var, y_hat, allow_zero=True)
+    var = var + (var.clamp(min=eps) - var).detach()  # the value clamped, the gradient untouched (torch's no_grad clamp)
+    loss = 0.5 * (torch.log(var) + (y - y_hat) ** 2 / var)
+    if full:
+        loss = loss + _HALF_LOG_2PI
+    return _reduce(loss, reduction)
+
+
+def laplace_nll(y_hat: torch.Tensor, y: torch.Tensor, b, *, reduction: str = "mean") -> torch.Tensor:
+    """−log Laplace(y; ŷ, b) = |y − ŷ| / b + log 2b, the full negative log-likelihood.
+
+    ``b`` is the scale (> 0; the std is √2·b): a number or a tensor of ``y_hat``'s shape. Equals
+    ``−torch.distributions.Laplace(ŷ, b).log_prob(y)``; with b = 1 it is |ŷ − y| + log 2: L1 is a Laplace likelihood.
+    """
+    _check_reduction(reduction)
+    _check_same_shape("y_hat", y_hat, "y", y)
+    b = _check_scale("b", b, y_hat, allow_zero=False)
+    return _reduce((y - y_hat).abs() / b + torch.log(2 * b), reduction)
+
+
+def weighted_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, *,
+                           ignore_index: int = -100, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy with class weights and ignored targets, as ``F.cross_entropy(..., weight=, ignore_index=)``.
+
+    ℓₙ = −w[yₙ] · log softmax(zₙ)[yₙ], and ℓₙ = 0 where yₙ = ``ignore_index`` (an unlabelled example).
+    ``reduction="mean"`` returns Σₙ ℓₙ / Σₙ w[yₙ], the sums over the targets not ignored: a weighted average,
+    NOT Σₙ ℓₙ / N. ``logits`` (N, C, ...), ``target`` (N, ...) class indices, ``weight`` (C,) ≥ 0 or None (all 1).
+    """
+    _check_reduction(reduction)
+    ignore_index = validate.integer("ignore_index", ignore_index)
+    if _check_tensor("logits", logits).dim() < 2:
+        raise ValueError(f"logits must have shape (N, C, ...), got {tuple(logits.shape)}")
+    if _check_tensor("target", target).is_floating_point() or target.dtype == torch.bool or target.is_complex():
+        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype} "
+                        "(for probability targets use cross_entropy)")
+    num_classes = logits.shape[1]
+    if weight is not None:
+        if _check_tensor("weight", weight).shape != (num_classes,) or not weight.is_floating_point():
+            raise ValueError(f"weight must be a floating-point tensor of shape ({num_classes},), one weight per "
+                             f"class, got dtype {weight.dtype} and shape {tuple(weight.shape)}")
+        if not (torch.isfinite(weight) & (weight >= 0)).all():
+            raise ValueError("weight must hold finite weights >= 0")
+    kept = target != ignore_index
+    safe = torch.where(kept, target, torch.zeros_like(target))  # any valid class where ignored: its loss is zeroed
+    _check_class_indices(safe, logits, "logits")  # (the ignored ones are 0 here, so only real targets are checked)
+    nll = -_log_softmax(logits, dim=1).gather(1, safe.unsqueeze(1)).squeeze(1)  # −log p̂[yₙ]
+    w = torch.ones_like(nll) if weight is None else weight.to(nll.dtype)[safe]  # w[yₙ]
+    w = torch.where(kept, w, torch.zeros_like(w))
+    loss = torch.where(kept, w * nll, torch.zeros_like(nll))
+    if reduction == "mean":
+        return loss.sum() / w.sum()  # Σ w[yₙ] ℓₙ / Σ w[yₙ]; 0 / 0 = NaN when every target is ignored, as in torch
+    return _reduce(loss, reduction)
+
+
+def weighted_binary_cross_entropy_with_logits(logits: torch.Tensor, y: torch.Tensor, pos_weight=None, *,
+                                              reduction: str = "mean") -> torch.Tensor:
+    """BCE on logits with the positive term weighted, as ``F.binary_cross_entropy_with_logits(..., pos_weight=)``.
+
+    ℓ = −[w₊ · y · log σ(z) + (1 − y) · log(1 − σ(z))], w₊ = ``pos_weight``: a number ≥ 0, or a tensor with one
+    weight per label (the last dimension), or None (1: the plain loss). ``"mean"`` divides by the number of
+    elements N, not by the weights. w₊ = n_negative / n_positive makes both classes weigh the same in total.
+    """
+    _check_reduction(reduction)
+    _check_same_shape("logits", logits, "y", y)
+    if pos_weight is None:
+        pos_weight = 1.0
+    if isinstance(pos_weight, torch.Tensor) and pos_weight.dim() > 0:
+        labels = logits.shape[-1:] if logits.dim() else ()
+        if pos_weight.shape != labels or not pos_weight.is_floating_point():
+            raise ValueError(f"pos_weight must be a number or a floating-point tensor of shape {tuple(labels)}, "
+                             f"one weight per label, got dtype {pos_weight.dtype} and shape {tuple(pos_weight.shape)}")
+        if not (torch.isfinite(pos_weight) & (pos_weight >= 0)).all():
+            raise ValueError("pos_weight must hold finite weights >= 0")
+    else:
+        pos_weight = validate.number("pos_weight", pos_weight, low=0.0)
+    # log σ(z) and log(1 − σ(z)) = log σ(−z), both finite for every finite z
+    return _reduce(-(pos_weight * y * _log_sigmoid(logits) + (1 - y) * _log_sigmoid(-logits)), reduction)

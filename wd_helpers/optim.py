@@ -222,6 +222,45 @@ class RMSProp(_ScratchOptimizer):
         p.addcdiv_(g, s.sqrt() + group["eps"], value=-group["lr"])  # p_t = p_{t-1} − η g_t / (√s_t + ε)
 
 
+class Adadelta(_ScratchOptimizer):
+    """Adadelta (Zeiler 2012); equals ``torch.optim.Adadelta(lr, rho, eps, weight_decay=λ)``.
+
+        g ← g + λ p
+        s ← ρ s + (1 − ρ) g²
+        Δ = √(u + ε) / √(s + ε) · g       the step, in the parameter's own units
+        u ← ρ u + (1 − ρ) Δ²              a leaky average of the squared steps taken
+        p ← p − η Δ
+
+    RMSProp's η becomes √(u + ε), the root mean square of recent steps, so the step has the units of p
+    whatever the units of f: no learning rate is needed in principle. torch keeps η as a plain multiplier,
+    1 by default. ε sits inside both square roots here (unlike AdaGrad and RMSProp) and must be > 0: with
+    u = 0 at the start, ε alone sets the first steps (ε = 0 would never move).
+    """
+
+    def __init__(self, params, lr: float = 1.0, *, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(group: dict) -> None:
+        group["lr"] = _check_positive("lr", group["lr"])
+        group["rho"] = _check_unit_interval("rho", group["rho"])
+        group["eps"] = _check_positive("eps", group["eps"])
+        group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
+
+    def _update(self, p, grad, state, group):
+        rho, eps = group["rho"], group["eps"]
+        g = _coupled_decay(grad, p, group["weight_decay"])  # g_t = ∇f(p) + λ p
+        if not state:
+            state.update(s=torch.zeros_like(p), u=torch.zeros_like(p))
+        s, u = state["s"], state["u"]
+        s.mul_(rho).addcmul_(g, g, value=1 - rho)  # s_t = ρ s_{t-1} + (1 − ρ) g_t²
+        delta = u.add(eps).sqrt_().div_(s.add(eps).sqrt_()).mul_(g)  # Δ_t = √(u_{t-1} + ε) / √(s_t + ε) · g_t
+        u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
+        p.add_(delta, alpha=-group["lr"])  # p_t = p_{t-1} − η Δ_t
+
+
 class Adam(_ScratchOptimizer):
     """Adam with bias correction; equals ``torch.optim.Adam`` (or ``torch.optim.AdamW`` if decoupled).
 
@@ -230,8 +269,14 @@ class Adam(_ScratchOptimizer):
         p ← p (1 − η λ)             (decoupled=True: torch.optim.AdamW)
         m ← β1 m + (1 − β1) g
         v ← β2 v + (1 − β2) g²
+        v_max ← max(v_max, v)       (amsgrad=True only; then v_max replaces v below)
         m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ)
         p ← p − η m̂ / (√v̂ + ε)
+
+    AMSGrad (Reddi et al. 2018; ``amsgrad=True``, as torch.optim.Adam's keyword) keeps the running maximum of
+    the raw v and bias-corrects that maximum, as torch does, so the per-coordinate rate η / (√v̂ + ε) cannot
+    grow because the gradients shrink; only the bias correction, a fixed schedule, still raises it while
+    β2ᵗ is not yet negligible.
 
     The bias correction uses the step count t. Dividing by the constants (1 − β1), (1 − β2)
     instead agrees at t = 1 only; later steps come out (1 − β1ᵗ)/(1 − β1) · √((1 − β2)/(1 − β2ᵗ))
@@ -246,9 +291,10 @@ class Adam(_ScratchOptimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
         decoupled: bool = False,
     ):
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, decoupled=decoupled)
         self._validate(defaults)
         super().__init__(params, defaults)
 
@@ -258,6 +304,7 @@ class Adam(_ScratchOptimizer):
         group["betas"] = _check_betas(group["betas"])
         group["eps"] = _check_positive("eps", group["eps"])
         group["weight_decay"] = _check_nonnegative("weight_decay", group["weight_decay"])
+        group["amsgrad"] = validate.flag("amsgrad", group["amsgrad"])
         group["decoupled"] = validate.flag("decoupled", group["decoupled"])
 
     def _update(self, p, grad, state, group):
@@ -272,6 +319,10 @@ class Adam(_ScratchOptimizer):
             grad = _coupled_decay(grad, p, weight_decay)  # g_t = ∇f(p) + λ p
         m.lerp_(grad, 1 - beta1)  # m_t = β1 m_{t-1} + (1 − β1) g_t
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v_t = β2 v_{t-1} + (1 − β2) g_t²
+        if group["amsgrad"]:
+            v_max = state.setdefault("v_max", torch.zeros_like(p))
+            torch.maximum(v_max, v, out=v_max)  # v_max_t = max(v_max_{t-1}, v_t): never falls
+            v = v_max  # and it, bias-corrected below, divides the step
         # torch's arithmetic order, to match it to float32 rounding:
         bias_correction1 = 1 - beta1**t  # 1 − β1ᵗ
         bias_correction2 = 1 - beta2**t  # 1 − β2ᵗ
@@ -283,7 +334,7 @@ class Adam(_ScratchOptimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay; equals ``torch.optim.AdamW`` (same default λ = 1e-2).
 
-        p ← p (1 − η λ), then the Adam step of ``Adam`` without λ in the gradient.
+        p ← p (1 − η λ), then the Adam step of ``Adam`` without λ in the gradient (AMSGrad's if amsgrad=True).
     """
 
     def __init__(
@@ -294,8 +345,9 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        amsgrad: bool = False,
     ):
-        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=True)
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, decoupled=True)
 
 
 # ---------------------------------------------------------------- momentum on one quadratic
@@ -339,6 +391,8 @@ def _check_x0(x0: Sequence[float] | torch.Tensor) -> torch.Tensor:
         for i, v in enumerate(x0):
             if isinstance(v, bool | str | bytes) or v is None or type(v).__name__ in ("bool", "bool_"):  # NumPy's too
                 raise TypeError(f"x0[{i}] must be a number, got {type(v).__name__} {v!r:.60}")
+            if isinstance(v, torch.Tensor) and (v.dtype == torch.bool or v.is_complex()):  # torch.tensor(True)
+                raise TypeError(f"x0[{i}] must be a real number, got a tensor of dtype {v.dtype}")
     try:
         x0 = torch.as_tensor(x0, dtype=torch.float32).detach().clone()
     except (TypeError, ValueError, RuntimeError) as error:

@@ -24,10 +24,14 @@ from e2e_ui import (
 # every notebook of the course, and how many explorers it shows
 NOTEBOOKS = {
     "01_activations.ipynb": 2,
+    "01b_initialisation.ipynb": 0,
     "02_losses.ipynb": 2,
+    "02b_losses_as_likelihoods.ipynb": 0,
     "03_optimizers.ipynb": 1,
+    "03c_schedules_and_noise.ipynb": 0,
     "04_weight_decay.ipynb": 1,
     "05_dropout.ipynb": 1,
+    "05b_dropout_in_depth.ipynb": 0,
 }
 WEIGHT_DECAY = "04_weight_decay.ipynb"
 README_SCREENSHOT = ARTIFACTS / "weight-decay-explorer.png"

@@ -7,8 +7,12 @@ a notebook with open exercises still runs top to bottom. One module per notebook
 
 from .activations import OUTPUT_ACTIVATIONS, check_output_activation, check_sigmoid_derivative, check_stable_softmax
 from .dropout import check_dropout_module, check_dropout_variance, check_drop_weights, check_swap_prediction
+from .dropout_in_depth import check_dropout_penalty, check_gaussian_std, check_mc_predict
+from .initialisation import check_he_uniform, check_he_variance
+from .likelihoods import check_kl_batchmean, check_pos_weight, check_weighted_mean
 from .losses import LOSS_FOR_TASK, check_entropy, check_loss_for_task, check_stable_cross_entropy
 from .optimizers import check_fastest_optimizer, check_largest_stable_lr, check_momentum_step
+from .schedules import check_cosine_schedule, check_lowest_floor, check_scaled_lr
 from .weight_decay import check_best_lambda, check_frobenius_penalty, check_l1_penalty, check_norm_limit
 
 __all__ = [
@@ -18,4 +22,8 @@ __all__ = [
     "check_largest_stable_lr", "check_loss_for_task", "check_momentum_step", "check_norm_limit",
     "check_output_activation", "check_sigmoid_derivative", "check_stable_cross_entropy", "check_stable_softmax",
     "check_swap_prediction",
+    "check_he_uniform", "check_he_variance",
+    "check_dropout_penalty", "check_gaussian_std", "check_mc_predict",
+    "check_cosine_schedule", "check_lowest_floor", "check_scaled_lr",
+    "check_kl_batchmean", "check_pos_weight", "check_weighted_mean",
 ]
