@@ -297,7 +297,7 @@ specs(StackedMLP, models=Kind(
     good=st.integers(1, 3).map(lambda k: [MLP(3, 4, 4, 2, scratch=True) for _ in range(k)])))
 
 # optim
-OPTIMIZER_ECHO = {name: _group(name) for name in ("lr", "weight_decay", "momentum", "alpha", "eps", "betas")}
+OPTIMIZER_ECHO = {name: _group(name) for name in ("lr", "weight_decay", "momentum", "alpha", "eps", "betas", "rho", "amsgrad")}
 HYPER = dict(lr=POSITIVE_ANY, weight_decay=NONNEGATIVE)  # every optimizer's
 BETAS = sequence(UNIT_OPEN, length=2)
 specs(optim.SGD, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER)
@@ -306,8 +306,10 @@ for cls in (optim.Momentum, optim.Nesterov):
 specs(optim.AdaGrad, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, eps=POSITIVE_ANY)
 specs(optim.RMSProp, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, alpha=UNIT_OPEN, eps=POSITIVE_ANY)
 specs(optim.Adam, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, betas=BETAS, eps=POSITIVE_ANY,
-      decoupled=FLAG)
-specs(optim.AdamW, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, betas=BETAS, eps=POSITIVE_ANY)
+      decoupled=FLAG, amsgrad=FLAG)
+specs(optim.AdamW, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, betas=BETAS, eps=POSITIVE_ANY,
+      amsgrad=FLAG)
+specs(optim.Adadelta, lambda: dict(params=PARAMS()), echo=OPTIMIZER_ECHO, **HYPER, rho=UNIT_OPEN, eps=POSITIVE_ANY)
 specs(optim.momentum_rate, dict(lr=0.1, curvature=1.0, beta=0.5), lr=POSITIVE_ANY, curvature=POSITIVE_ANY,
       beta=UNIT_OPEN, nesterov=FLAG)
 TRACE = dict(make_optimizer=lambda p: optim.SGD(p, lr=0.1), f=QUADRATIC, x0=[1.0, 2.0], steps=2)
