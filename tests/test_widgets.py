@@ -170,6 +170,7 @@ def test_explorer_displays_as_a_widget(explorer):
 
 from wd_helpers.widgets import FUNCTIONS, OPTIMIZERS, optimizer_explorer  # noqa: E402
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture
@@ -211,10 +212,36 @@ def test_optimizer_explorer_outcome_is_plain_text(opt_explorer):
 
 
 def test_optimizer_explorer_greys_out_unused_sliders(opt_explorer):
-    expected = {"SGD": (True, True), "Momentum": (False, True), "RMSProp": (True, False), "Adam": (False, False)}
+    expected = {"SGD": (True, True), "Momentum": (False, True), "RMSProp": (True, False), "Adam": (False, False),
+                "Adadelta": (True, False), "AMSGrad": (False, False)}
     for name, (beta_off, beta2_off) in expected.items():
         opt_explorer.controls["optimizer"].value = name
         assert (opt_explorer.controls["beta"].disabled, opt_explorer.controls["beta2"].disabled) == (beta_off, beta2_off)
+
+
+@pytest.mark.parametrize("name, make_torch, symbol", [
+    ("Adadelta", lambda p, lr, b1, b2: torch.optim.Adadelta(p, lr=lr, rho=b2), "ρ = 0.95"),
+    ("AMSGrad", lambda p, lr, b1, b2: torch.optim.Adam(p, lr=lr, betas=(b1, b2), amsgrad=True), "β₂ = 0.95"),
+    ("RMSProp", lambda p, lr, b1, b2: torch.optim.RMSprop(p, lr=lr, alpha=b2), "α = 0.95"),
+])
+def test_optimizer_explorer_paths_equal_torch(opt_explorer, name, make_torch, symbol):
+    """The explorer's Adadelta, AMSGrad and RMSProp walk torch's path, and the title names each slider as the
+    optimizer does (Adadelta's ρ, RMSProp's α, Adam's β₂)."""
+    opt_explorer.controls["optimizer"].value = name
+    opt_explorer.sliders["lr"].value = 0.5
+    opt_explorer.sliders["beta"].value = 0.8
+    opt_explorer.sliders["beta2"].value = 0.95
+    f, grad, x0, _ = FUNCTIONS[opt_explorer.controls["function"].value]
+    x = torch.tensor(x0, requires_grad=True)
+    reference = make_torch([x], 0.5, 0.8, 0.95)
+    path = [x.detach().clone()]
+    for _ in range(20):
+        reference.zero_grad()
+        f(x).backward()
+        reference.step()
+        path.append(x.detach().clone())
+    assert torch.allclose(opt_explorer.points, torch.stack(path), rtol=1e-6, atol=1e-7)
+    assert symbol in opt_explorer.title.get_text() and opt_explorer.title.get_text().startswith(name)
 
 
 def test_optimizer_explorer_reports_divergence(opt_explorer):
@@ -229,7 +256,7 @@ def test_optimizer_explorer_creates_no_figures(opt_explorer):
     figures = plt.get_fignums()
     for i, name in enumerate(list(OPTIMIZERS) * 5):
         opt_explorer.controls["optimizer"].value = name
-        opt_explorer.sliders["lr"].value = OPTIMIZER_LR_CHOICES[i]
+        opt_explorer.sliders["lr"].value = OPTIMIZER_LR_CHOICES[i % len(OPTIMIZER_LR_CHOICES)]
     for function in FUNCTIONS:
         opt_explorer.controls["function"].value = function
     assert plt.get_fignums() == figures

@@ -28,8 +28,12 @@ OPTIMIZERS = {
     "Nesterov": (lambda p, lr, b1, b2: optim.Nesterov(p, lr=lr, momentum=b1), ("beta",)),
     "AdaGrad": (lambda p, lr, b1, b2: optim.AdaGrad(p, lr=lr), ()),
     "RMSProp": (lambda p, lr, b1, b2: optim.RMSProp(p, lr=lr, alpha=b2), ("beta2",)),
+    "Adadelta": (lambda p, lr, b1, b2: optim.Adadelta(p, lr=lr, rho=b2), ("beta2",)),
     "Adam": (lambda p, lr, b1, b2: optim.Adam(p, lr=lr, betas=(b1, b2)), ("beta", "beta2")),
+    "AMSGrad": (lambda p, lr, b1, b2: optim.Adam(p, lr=lr, betas=(b1, b2), amsgrad=True), ("beta", "beta2")),
 }
+# the name each optimizer gives the shared sliders, in the title
+SLIDER_SYMBOLS = {"RMSProp": {"beta2": "α"}, "Adadelta": {"beta2": "ρ"}}
 STEP_LOSS_RANGE = (1e-8, 1e4)
 LR_CHOICES = log_choices(1e-3, 10.0)  # 0.001 … 10, eight round values per decade (0.4, 0.5, 0.6 among them)
 BETA_SLIDER = {"min": 0.0, "max": 0.99, "step": 0.01}
@@ -40,7 +44,7 @@ STEPS_SLIDER = {"min": 1, "max": 200}
 class OptimizerExplorer(Explorer):
     """Pick an optimizer and a function, drag lr / β / steps: the path and f per step redraw.
 
-    The β sliders are shared (momentum β and Adam's β₁; RMSProp's α and Adam's β₂), so they start at the
+    The β sliders are shared (momentum β and Adam's β₁; RMSProp's α, Adadelta's ρ and Adam's β₂), so they start at the
     notebook's momentum and RMSProp settings, β = 0.5 and α = 0.9, not at torch's Adam defaults
     (β₁, β₂) = (0.9, 0.999); the notebook says so and sets them to torch's for Adam.
     """
@@ -63,7 +67,7 @@ class OptimizerExplorer(Explorer):
             "beta": FloatSlider(name="beta", value=beta, **BETA_SLIDER,
                                 description="momentum β / Adam β₁", style=style, layout=layout),
             "beta2": FloatSlider(name="beta2", value=beta2, **BETA2_SLIDER, readout_format=".3f",
-                                 description="RMSProp α / Adam β₂", style=style, layout=layout),
+                                 description="RMSProp α / Adadelta ρ / Adam β₂", style=style, layout=layout),
             "steps": IntSlider(name="steps", value=steps, **STEPS_SLIDER, description="steps", style=style,
                                layout=layout),
         }
@@ -105,7 +109,8 @@ class OptimizerExplorer(Explorer):
             self.live.invalidate()
         self.path_plot.update(self.points)
         self.loss_plot.update(self.losses)
-        settings = ", ".join([f"η = {lr:g}"] + [f"{'β' if u == 'beta' else 'β₂'} = {v:g}"
+        symbols = {"beta": "β", "beta2": "β₂", **SLIDER_SYMBOLS.get(name, {})}
+        settings = ", ".join([f"η = {lr:g}"] + [f"{symbols[u]} = {v:g}"
                                                    for u, v in (("beta", beta), ("beta2", beta2)) if u in used])
         diverged = optim.first_nonfinite(self.points)
         if diverged is not None:
