@@ -36,9 +36,10 @@ from bench_weight_decay import d2l_style_training  # noqa: E402
 from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
 from wd_helpers.widgets import (  # noqa: E402
     LAMBDA_CHOICES, activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer,
-    optimizer_explorer, outlier_explorer, weight_decay_explorer,
+    optimizer_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
 )
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
+from wd_helpers.widgets.schedules import LR_CHOICES as SCHEDULE_LR_CHOICES  # noqa: E402
 from wd_helpers.widgets.weight_decay import LR_CHOICES as WD_LR_CHOICES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,17 @@ def set_beta(beta):
     return lambda explorer: setattr(explorer.controls["beta"], "value", beta)
 
 
+def schedule_lr_moves(n):
+    """n learning-rate moves of the schedule explorer, up the slider at B = 1, then down it at B = 8."""
+    moves, current = [], 0.02  # the explorer's default η
+    for batch_size, lrs in ((1, SCHEDULE_LR_CHOICES), (8, SCHEDULE_LR_CHOICES[::-1])):
+        lrs = [lr for lr in lrs if lr != current]
+        prepare = lambda explorer, b=batch_size: setattr(explorer.controls["batch_size"], "value", b)
+        moves += [(prepare if i == 0 and batch_size != 1 else None, "lr", lr) for i, lr in enumerate(lrs)]
+        current = lrs[-1]
+    return moves[:n]
+
+
 def explorer_moves(n):
     """Each explorer and n moves that each land on a setting it has not computed before."""
     grid = [round(0.05 * i, 2) for i in range(19)]
@@ -107,6 +119,8 @@ def explorer_moves(n):
             lambda: coin_explorer(heads=70, flips=200), [(None, "heads", h) for h in range(n) if h != 70][:n], None),
         "dropout (p₁, p₂: retrain an MLP)": (
             lambda: dropout_explorer(root=tempfile.mkdtemp()), dropout_path[:n], (None, 1.0)),
+        "schedule (η; 4 runs × 1000 SGD steps, B = 1 then 8)": (
+            schedule_explorer, schedule_lr_moves(n), (None, 0.1)),
     }
 
 

@@ -25,6 +25,7 @@ CELLS = {  # what the notebooks' explorer cells do, one per explorer
     "loss outlier": "explorer = outlier_explorer(outlier=0.0)\nexplorer",
     "coin": "coin = coin_explorer(heads=7, flips=10)\ncoin",
     "dropout": "explorer = dropout_explorer(dropout1=0.2, dropout2=0.5, num_epochs=10)\nexplorer",
+    "schedule": "explorer = schedule_explorer()\nexplorer",
 }
 
 SETUP = {

@@ -21,17 +21,20 @@ from wd_helpers.validate import SEED_RANGE
 from wd_helpers.widgets import (
     FUNCTIONS, LAMBDA_CHOICES, OPTIMIZERS, ActivationExplorer, CoinExplorer, DropoutExplorer, GradientDepthExplorer,
     OptimizerExplorer, OutlierExplorer, WeightDecayExplorer, _controls, activation_explorer, coin_explorer,
-    dropout_explorer, gradient_depth_explorer, optimizer_explorer, outlier_explorer, weight_decay_explorer,
+    SCHEDULES, ScheduleExplorer, dropout_explorer, gradient_depth_explorer, optimizer_explorer, outlier_explorer,
+    schedule_explorer, weight_decay_explorer,
 )
 from wd_helpers.widgets.activations import ACTIVATIONS, ALPHA_SLIDER, DEPTH_ACTIVATIONS, DEPTH_SLIDER, X_RANGE_SLIDER
 from wd_helpers.widgets.dropout import RATE_SLIDER
 from wd_helpers.widgets.losses import FLIPS_SLIDER, OUTLIER_SLIDER
 from wd_helpers.widgets.optimizers import BETA2_SLIDER, BETA_SLIDER, STEPS_SLIDER
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES
+from wd_helpers.widgets.schedules import BATCH_CHOICES
+from wd_helpers.widgets.schedules import LR_CHOICES as SCHEDULE_LR_CHOICES
 from wd_helpers.widgets.weight_decay import LR_CHOICES
 
 CASES = Counter()  # property-test cases run, by test
-FLOOR = 800  # 7 × 40 constructor cases, 7 × 40 bad slider values, 7 × 40 good ones (a few repeat)
+FLOOR = 900  # 8 × 40 constructor cases, 8 × 40 bad slider values, 8 × 40 good ones (a few repeat)
 open_widgets = widgets.widget._instances  # ipywidgets' registry: every widget not closed
 PROPERTY = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -123,6 +126,13 @@ CONSTRUCTORS = {
         "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
         "root": (st.sampled_from([5, 1.5, True, [], b"data", "", torch.tensor(1.0)]), ("root",)),
     }),
+    "schedule": (schedule_explorer, ScheduleExplorer, {
+        "schedule": (bad_choice(SCHEDULES), ("'constant'",)),
+        "lr": (bad_float({"min": SCHEDULE_LR_CHOICES[0], "max": SCHEDULE_LR_CHOICES[-1]}), ("1",)),
+        "batch_size": (st.one_of(NOT_NUMBERS, NON_FINITE, FINITE.filter(lambda x: x not in BATCH_CHOICES)),
+                       ("128",)),
+        "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
+    }),
 }
 
 
@@ -201,6 +211,7 @@ def explorers(tmp_path_factory):
         "outlier": outlier_explorer(),
         "coin": coin_explorer(),
         "dropout": dropout_explorer(num_epochs=1, n_train=100, root=tmp_path_factory.mktemp("no_fashion_mnist")),
+        "schedule": schedule_explorer(),
     }
     yield built
     for explorer in built.values():

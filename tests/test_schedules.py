@@ -167,20 +167,21 @@ def least_squares(seed=0, n=200, d=4, noise=0.5):
 
 
 def test_sgd_least_squares_equals_a_plain_loop():
+    # 300 steps: past the first chunk of minibatches drawn at once (DRAW_CHUNK = 256), one draw per step here
     X, y = least_squares()
-    schedule = partial(step_lr, step_size=10, gamma=0.5)
-    losses = sgd_least_squares(X, y, lr=0.05, batch_size=3, num_steps=30, schedule=schedule, num_runs=2, seed=4)
+    schedule = partial(step_lr, step_size=100, gamma=0.5)
+    losses = sgd_least_squares(X, y, lr=0.05, batch_size=3, num_steps=300, schedule=schedule, num_runs=2, seed=4)
     generator = torch.Generator().manual_seed(4)
     X64, y64 = X.double(), y.double()
     W = torch.zeros(2, X.shape[1], dtype=torch.float64)
     expected = [((X64 @ W.T - y64[:, None]) ** 2).mean(0)]
-    for t in range(30):
+    for t in range(300):
         idx = torch.randint(len(X), (2, 3), generator=generator)
         for r in range(2):
             X_b, y_b = X64[idx[r]], y64[idx[r]]
             W[r] -= schedule(t, 0.05) * 2 / 3 * X_b.T @ (X_b @ W[r] - y_b)
         expected.append(((X64 @ W.T - y64[:, None]) ** 2).mean(0))
-    assert losses.shape == (2, 31) and losses.dtype == torch.float64
+    assert losses.shape == (2, 301) and losses.dtype == torch.float64
     assert torch.allclose(losses, torch.stack(expected, dim=1), rtol=1e-12, atol=1e-12)
 
 

@@ -24,6 +24,7 @@ from .threads import on_course_threads
 
 MAX_STEPS = 1_000_000  # far more steps than any lesson takes: a bound against typos (1e9)
 MAX_RUNS = 1_000  # independent runs of one sgd_least_squares call
+DRAW_CHUNK = 256  # sgd_least_squares draws the minibatches of this many steps at once
 
 Schedule = Callable[[int, float], float]  # (step, base lr) -> lr
 
@@ -199,13 +200,17 @@ def sgd_least_squares(
     X, y = X.double(), y.double()
     W = torch.zeros(num_runs, X.shape[1], dtype=torch.float64)  # (R, d): one row per run
     path = [W]
-    for t in range(num_steps):
-        eta = lr if schedule is None else schedule(t, lr)
-        idx = torch.randint(n, (num_runs, batch_size), generator=generator)  # (R, B)
-        X_b, y_b = X[idx], y[idx]  # (R, B, d), (R, B)
-        residual = torch.einsum("rbd,rd->rb", X_b, W) - y_b  # X_b w − y_b
-        W = W - eta * (2 / batch_size) * torch.einsum("rbd,rb->rd", X_b, residual)
-        path.append(W)
+    for start in range(0, num_steps, DRAW_CHUNK):
+        # the minibatches of DRAW_CHUNK steps in one draw: the same numbers as one draw per step, fewer calls
+        chunk = min(DRAW_CHUNK, num_steps - start)
+        idx = torch.randint(n, (chunk, num_runs, batch_size), generator=generator)  # (chunk, R, B)
+        X_chunk, y_chunk = X[idx], y[idx]  # (chunk, R, B, d), (chunk, R, B)
+        for k in range(chunk):
+            eta = lr if schedule is None else schedule(start + k, lr)
+            X_b = X_chunk[k]
+            residual = torch.bmm(X_b, W.unsqueeze(-1)).squeeze(-1) - y_chunk[k]  # X_b w − y_b, (R, B)
+            W = W - eta * (2 / batch_size) * torch.bmm(X_b.transpose(1, 2), residual.unsqueeze(-1)).squeeze(-1)
+            path.append(W)
     # L(w) = wᵀ(XᵀX/n)w − 2(Xᵀy/n)ᵀw + yᵀy/n: exact algebra, O(d²) per point instead of O(n d)
     H, b, c = X.T @ X / n, X.T @ y / n, y @ y / n
     W = torch.stack(path, dim=1)  # (R, num_steps + 1, d)

@@ -28,7 +28,7 @@ NOTEBOOKS = {
     "02_losses.ipynb": 2,
     "02b_losses_as_likelihoods.ipynb": 0,
     "03_optimizers.ipynb": 1,
-    "03c_schedules_and_noise.ipynb": 0,
+    "03c_schedules_and_noise.ipynb": 1,
     "04_weight_decay.ipynb": 1,
     "05_dropout.ipynb": 1,
     "05b_dropout_in_depth.ipynb": 0,

@@ -11,6 +11,7 @@ from .activations import ActivationExplorer, GradientDepthExplorer, activation_e
 from .dropout import N_TRAIN_CHOICES, DropoutExplorer, dropout_explorer
 from .losses import CoinExplorer, OutlierExplorer, coin_explorer, outlier_explorer
 from .optimizers import FUNCTIONS, OPTIMIZERS, OptimizerExplorer, optimizer_explorer
+from .schedules import SCHEDULES, ScheduleExplorer, schedule_explorer
 from .weight_decay import LAMBDA_CHOICES, WeightDecayExplorer, weight_decay_explorer
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "activation_explorer", "coin_explorer", "gradient_depth_explorer", "outlier_explorer",
     "Explorer", "FUNCTIONS", "LAMBDA_CHOICES", "OPTIMIZERS", "OptimizerExplorer", "WeightDecayExplorer",
     "optimizer_explorer", "weight_decay_explorer",
+    "SCHEDULES", "ScheduleExplorer", "schedule_explorer",
 ]
