@@ -10,6 +10,7 @@ from .dropout import check_dropout_module, check_dropout_variance, check_drop_we
 from .dropout_in_depth import check_dropout_penalty, check_gaussian_std, check_mc_predict
 from .initialisation import check_he_uniform, check_he_variance
 from .likelihoods import check_kl_batchmean, check_pos_weight, check_weighted_mean
+from .momentum import check_critical_beta, check_momentum_rate, check_optimal_momentum
 from .losses import LOSS_FOR_TASK, check_entropy, check_loss_for_task, check_stable_cross_entropy
 from .optimizers import check_fastest_optimizer, check_largest_stable_lr, check_momentum_step
 from .schedules import check_cosine_schedule, check_lowest_floor, check_scaled_lr
@@ -26,4 +27,5 @@ __all__ = [
     "check_dropout_penalty", "check_gaussian_std", "check_mc_predict",
     "check_cosine_schedule", "check_lowest_floor", "check_scaled_lr",
     "check_kl_batchmean", "check_pos_weight", "check_weighted_mean",
+    "check_critical_beta", "check_momentum_rate", "check_optimal_momentum",
 ]
