@@ -30,6 +30,7 @@ NOTEBOOKS = {
     "03_optimizers.ipynb": 1,
     "03c_schedules_and_noise.ipynb": 1,
     "04_weight_decay.ipynb": 1,
+    "04b_beyond_weight_decay.ipynb": 0,
     "05_dropout.ipynb": 1,
     "05b_dropout_in_depth.ipynb": 0,
 }

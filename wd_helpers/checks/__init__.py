@@ -6,6 +6,7 @@ a notebook with open exercises still runs top to bottom. One module per notebook
 """
 
 from .activations import OUTPUT_ACTIVATIONS, check_output_activation, check_sigmoid_derivative, check_stable_softmax
+from .beyond_weight_decay import check_adamw_shrink, check_outside_shrink, check_summed_lambda
 from .dropout import check_dropout_module, check_dropout_variance, check_drop_weights, check_swap_prediction
 from .dropout_in_depth import check_dropout_penalty, check_gaussian_std, check_mc_predict
 from .initialisation import check_he_uniform, check_he_variance
@@ -28,4 +29,5 @@ __all__ = [
     "check_cosine_schedule", "check_lowest_floor", "check_scaled_lr",
     "check_kl_batchmean", "check_pos_weight", "check_weighted_mean",
     "check_critical_beta", "check_momentum_rate", "check_optimal_momentum",
+    "check_adamw_shrink", "check_outside_shrink", "check_summed_lambda",
 ]
