@@ -36,9 +36,10 @@ from bench_weight_decay import d2l_style_training  # noqa: E402
 from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
 from wd_helpers.widgets import (  # noqa: E402
     LAMBDA_CHOICES, activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer,
-    optimizer_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
+    momentum_explorer, optimizer_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
 )
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
+from wd_helpers.widgets.momentum import ALPHA_CHOICES as MOMENTUM_ALPHA_CHOICES  # noqa: E402
 from wd_helpers.widgets.schedules import LR_CHOICES as SCHEDULE_LR_CHOICES  # noqa: E402
 from wd_helpers.widgets.weight_decay import LR_CHOICES as WD_LR_CHOICES  # noqa: E402
 
@@ -89,6 +90,17 @@ def schedule_lr_moves(n):
     return moves[:n]
 
 
+def momentum_alpha_moves(n):
+    """n step-size moves of the momentum explorer over the slider's values, up at β = 0.5, down at β = 0.7."""
+    moves, current = [], float(f"{2.3089:.3g}")  # the explorer's default α (Polyak's for κ = 10, 3 digits)
+    for beta, alphas in ((0.5, MOMENTUM_ALPHA_CHOICES), (0.7, MOMENTUM_ALPHA_CHOICES[::-1])):
+        alphas = [a for a in alphas if a != current]
+        prepare = lambda explorer, b=beta: setattr(explorer.controls["beta"], "value", b)
+        moves += [(prepare if i == 0 and beta != 0.5 else None, "alpha", a) for i, a in enumerate(alphas)]
+        current = alphas[-1]
+    return moves[:n]
+
+
 def explorer_moves(n):
     """Each explorer and n moves that each land on a setting it has not computed before."""
     grid = [round(0.05 * i, 2) for i in range(19)]
@@ -121,6 +133,8 @@ def explorer_moves(n):
             lambda: dropout_explorer(root=tempfile.mkdtemp()), dropout_path[:n], (None, 1.0)),
         "schedule (η; 4 runs × 1000 SGD steps, B = 1 then 8)": (
             schedule_explorer, schedule_lr_moves(n), (None, 0.1)),
+        "momentum (α; 100 steps, κ = 10, β = 0.5)": (
+            lambda: momentum_explorer(beta=0.5), momentum_alpha_moves(n), (0.05, 0.1)),
     }
 
 

@@ -26,6 +26,7 @@ CELLS = {  # what the notebooks' explorer cells do, one per explorer
     "coin": "coin = coin_explorer(heads=7, flips=10)\ncoin",
     "dropout": "explorer = dropout_explorer(dropout1=0.2, dropout2=0.5, num_epochs=10)\nexplorer",
     "schedule": "explorer = schedule_explorer()\nexplorer",
+    "momentum": "explorer = momentum_explorer()\nexplorer",
 }
 
 SETUP = {

@@ -18,7 +18,7 @@ from wd_helpers.optim import Adam, loss_along, trace
 from wd_helpers.train import sweep_weight_decay, train_with_optimizer
 from wd_helpers.widgets import (
     activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer, optimizer_explorer,
-    outlier_explorer, schedule_explorer, weight_decay_explorer,
+    momentum_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
 )
 
 
@@ -66,6 +66,7 @@ def test_explorers_work_whatever_the_default_device(other_default_device, tmp_pa
         coin_explorer(): ("heads", 8),
         dropout_explorer(num_epochs=2, root=tmp_path): ("dropout1", 0.5),
         schedule_explorer(): ("batch_size", 4),
+        momentum_explorer(): ("beta", 0.9),
     }
     for explorer, (name, value) in explorers.items():
         explorer.sliders[name].value = value

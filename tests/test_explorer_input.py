@@ -21,20 +21,23 @@ from wd_helpers.validate import SEED_RANGE
 from wd_helpers.widgets import (
     FUNCTIONS, LAMBDA_CHOICES, OPTIMIZERS, ActivationExplorer, CoinExplorer, DropoutExplorer, GradientDepthExplorer,
     OptimizerExplorer, OutlierExplorer, WeightDecayExplorer, _controls, activation_explorer, coin_explorer,
-    SCHEDULES, ScheduleExplorer, dropout_explorer, gradient_depth_explorer, optimizer_explorer, outlier_explorer,
-    schedule_explorer, weight_decay_explorer,
+    SCHEDULES, MomentumExplorer, ScheduleExplorer, dropout_explorer, gradient_depth_explorer, momentum_explorer,
+    optimizer_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
 )
 from wd_helpers.widgets.activations import ACTIVATIONS, ALPHA_SLIDER, DEPTH_ACTIVATIONS, DEPTH_SLIDER, X_RANGE_SLIDER
 from wd_helpers.widgets.dropout import RATE_SLIDER
 from wd_helpers.widgets.losses import FLIPS_SLIDER, OUTLIER_SLIDER
 from wd_helpers.widgets.optimizers import BETA2_SLIDER, BETA_SLIDER, STEPS_SLIDER
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES
+from wd_helpers.widgets.momentum import ALPHA_CHOICES, KAPPAS
+from wd_helpers.widgets.momentum import BETA_SLIDER as MOMENTUM_BETA_SLIDER
+from wd_helpers.widgets.momentum import STEPS_SLIDER as MOMENTUM_STEPS_SLIDER
 from wd_helpers.widgets.schedules import BATCH_CHOICES
 from wd_helpers.widgets.schedules import LR_CHOICES as SCHEDULE_LR_CHOICES
 from wd_helpers.widgets.weight_decay import LR_CHOICES
 
 CASES = Counter()  # property-test cases run, by test
-FLOOR = 900  # 8 × 40 constructor cases, 8 × 40 bad slider values, 8 × 40 good ones (a few repeat)
+FLOOR = 1000  # 9 × 40 constructor cases, 9 × 40 bad slider values, 9 × 40 good ones (a few repeat)
 open_widgets = widgets.widget._instances  # ipywidgets' registry: every widget not closed
 PROPERTY = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -133,6 +136,13 @@ CONSTRUCTORS = {
                        ("128",)),
         "seed": (BAD_SEED, (str(SEED_RANGE[1]),)),
     }),
+    "momentum": (momentum_explorer, MomentumExplorer, {
+        "alpha": (bad_float({"min": ALPHA_CHOICES[0], "max": ALPHA_CHOICES[-1]}).filter(lambda x: x is not None),
+                  ("10",)),  # None: Polyak's α
+        "beta": (bad_float(MOMENTUM_BETA_SLIDER).filter(lambda x: x is not None), slider_range(MOMENTUM_BETA_SLIDER)),
+        "kappa": (st.one_of(NOT_NUMBERS, NON_FINITE, FINITE.filter(lambda x: x not in KAPPAS)), ("100",)),
+        "steps": (bad_int(MOMENTUM_STEPS_SLIDER["min"], MOMENTUM_STEPS_SLIDER["max"]), slider_range(MOMENTUM_STEPS_SLIDER)),
+    }),
 }
 
 
@@ -212,6 +222,7 @@ def explorers(tmp_path_factory):
         "coin": coin_explorer(),
         "dropout": dropout_explorer(num_epochs=1, n_train=100, root=tmp_path_factory.mktemp("no_fashion_mnist")),
         "schedule": schedule_explorer(),
+        "momentum": momentum_explorer(steps=20),
     }
     yield built
     for explorer in built.values():

@@ -28,6 +28,7 @@ NOTEBOOKS = {
     "02_losses.ipynb": 2,
     "02b_losses_as_likelihoods.ipynb": 0,
     "03_optimizers.ipynb": 1,
+    "03b_momentum.ipynb": 1,
     "03c_schedules_and_noise.ipynb": 1,
     "04_weight_decay.ipynb": 1,
     "04b_beyond_weight_decay.ipynb": 0,

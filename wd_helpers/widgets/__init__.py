@@ -10,6 +10,7 @@ from ._live import Explorer
 from .activations import ActivationExplorer, GradientDepthExplorer, activation_explorer, gradient_depth_explorer
 from .dropout import N_TRAIN_CHOICES, DropoutExplorer, dropout_explorer
 from .losses import CoinExplorer, OutlierExplorer, coin_explorer, outlier_explorer
+from .momentum import MomentumExplorer, momentum_explorer
 from .optimizers import FUNCTIONS, OPTIMIZERS, OptimizerExplorer, optimizer_explorer
 from .schedules import SCHEDULES, ScheduleExplorer, schedule_explorer
 from .weight_decay import LAMBDA_CHOICES, WeightDecayExplorer, weight_decay_explorer
@@ -20,4 +21,5 @@ __all__ = [
     "Explorer", "FUNCTIONS", "LAMBDA_CHOICES", "OPTIMIZERS", "OptimizerExplorer", "WeightDecayExplorer",
     "optimizer_explorer", "weight_decay_explorer",
     "SCHEDULES", "ScheduleExplorer", "schedule_explorer",
+    "MomentumExplorer", "momentum_explorer",
 ]
