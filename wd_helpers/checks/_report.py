@@ -4,6 +4,7 @@ import contextlib
 import functools
 import math
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 import torch
 
@@ -44,13 +45,29 @@ def _number(answer, unset: str):
         return None, unset
     if isinstance(answer, bool):
         return None, f"answer with a number, got {answer!r}"
+    if getattr(answer, "shape", None) is not None and getattr(answer, "size", None) == 1 and not isinstance(answer, torch.Tensor):
+        answer = answer.reshape(-1)[0]  # a one-element NumPy array, as a one-element tensor is taken below
     try:
         value = float(answer)
     except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
         return None, f"answer with a number, got {answer!r}"
+    except OverflowError:  # an int beyond float's range, 10**400
+        return None, "answer with a finite number, got one too large for a float"
     if not math.isfinite(value):
         return None, f"answer with a finite number, got {answer!r}"
     return value, None
+
+
+def _as_fraction(answer):
+    """A learner's "2/300", "53/40" or "10.6/8" typed as a string, read as a number; anything else unchanged (a
+    plain string such as "0.30" stays text, so that the digits typed still count in ``_agrees``)."""
+    if isinstance(answer, str) and answer.count("/") == 1:
+        numerator, denominator = answer.replace(" ", "").split("/")
+        try:
+            return float(Fraction(numerator) / Fraction(denominator))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return answer
+    return answer
 
 
 def _shortest_repr(answer) -> str:

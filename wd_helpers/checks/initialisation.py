@@ -6,25 +6,14 @@ bound where its std is meant, Xavier's or nn.Linear's default formula) gives a n
 """
 
 import math
-from fractions import Fraction
 
 import torch
 
 from ..device import on_course_device
-from ._report import _agrees, _call, _number, _report, _tensor, _typed_digits, checker
+from ._report import _as_fraction, _agrees, _call, _number, _report, _tensor, _typed_digits, checker
 
 FAN_IN, FAN_OUT = 300, 200  # nn.Linear(300, 200): its weight has shape (200, 300)
 _GLOBAL_SEED = 20241  # the global generator's seed while the learner's code runs
-
-
-def _as_fraction(answer):
-    """A learner's "2/300" typed as a string, read as a number; anything else unchanged."""
-    if isinstance(answer, str):
-        try:
-            return float(Fraction(answer.strip().replace(" ", "")))
-        except (ValueError, ZeroDivisionError):
-            return answer
-    return answer
 
 
 # ---------------------------------------------------------------- exercise 1: He's variance

@@ -6,13 +6,12 @@ dividing by N·C, by N or by nothing differ) and teachers that are not uniform (
 
 import functools
 import math
-from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
 
 from ..device import on_course_device
-from ._report import _agrees, _call, _number, _report, checker
+from ._report import _as_fraction, _agrees, _call, _number, _report, checker
 
 # ---------------------------------------------------------------- exercise 1: KL(teacher ‖ student) per example
 
@@ -149,17 +148,6 @@ def check_kl_batchmean(fn) -> bool:
 LOSSES = (0.2, 0.2, 0.2, 2.0)  # −log p̂[yₙ] of four examples
 TARGETS = (0, 0, 0, 1)  # their classes
 CLASS_WEIGHTS = (1.0, 5.0)  # CrossEntropyLoss(weight=torch.tensor(CLASS_WEIGHTS))
-
-
-def _as_fraction(answer):
-    """A learner's "53/40" or "10.6/8" typed as a string, read as a number; anything else unchanged."""
-    if isinstance(answer, str) and answer.count("/") == 1:
-        numerator, denominator = answer.replace(" ", "").split("/")
-        try:
-            return float(Fraction(numerator) / Fraction(denominator))
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return answer
-    return answer
 
 
 def _weighted_mean_mistakes() -> list[tuple[float, str]]:

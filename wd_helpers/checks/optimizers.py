@@ -2,13 +2,12 @@
 
 import functools
 import math
-from fractions import Fraction
 
 import torch
 
 from .. import optim
 from ..device import on_course_device
-from ._report import _agrees, _call, _number, _report, _tensor, _typed_digits, checker
+from ._report import _as_fraction, _agrees, _call, _number, _report, _tensor, _typed_digits, checker
 
 # ---------------------------------------------------------------- exercise 1: one momentum step
 
@@ -92,16 +91,6 @@ def check_momentum_step(fn) -> bool:
 
 
 # ---------------------------------------------------------------- exercise 2: the step-size bound
-
-
-def _as_fraction(answer):
-    """A learner's "1/3" typed as a string, read as a number; anything else unchanged."""
-    if isinstance(answer, str):
-        try:
-            return float(Fraction(answer.strip().replace(" ", "")))
-        except (ValueError, ZeroDivisionError):
-            return answer
-    return answer
 
 
 @checker

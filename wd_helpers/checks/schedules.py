@@ -1,11 +1,10 @@
 """Checkers for the schedules and stochastic-gradients notebook (03c)."""
 
 import math
-from fractions import Fraction
 
 from .. import schedules
 from ..device import on_course_device
-from ._report import _agrees, _call, _number, _report, checker
+from ._report import _as_fraction, _agrees, _call, _number, _report, checker
 
 # ---------------------------------------------------------------- exercise 1: write the cosine schedule
 
@@ -154,20 +153,10 @@ def check_lowest_floor(answer) -> bool:
 SCALING_LR, SCALING_BATCH, SCALING_NEW_BATCH = 0.01, 16, 128  # a run at η = 0.01, B = 16, moved to B = 128
 
 
-def _as_number(answer):
-    """A learner's "2/25" typed as a string, read as a number; anything else unchanged."""
-    if isinstance(answer, str):
-        try:
-            return float(Fraction(answer.strip().replace(" ", "")))
-        except (ValueError, ZeroDivisionError):
-            return answer
-    return answer
-
-
 @checker
 def check_scaled_lr(answer) -> bool:
     """Exercise: SGD runs well at η = 0.01 with B = 16; by the linear scaling rule, which η for B = 128? 0.08."""
-    answer = _as_number(answer)
+    answer = _as_fraction(answer)
     value, problem = _number(answer, "set scaled_lr to a number")
     if problem:
         return _report(False, problem)
