@@ -65,40 +65,31 @@ def set_lr(lr):
     return lambda explorer: setattr(explorer.controls["lr"], "value", lr)
 
 
-def optimizer_lr_moves(n):
-    """n learning-rate moves over the slider's values (β changed, untimed, each time they run out)."""
-    moves, current = [], 0.4  # the explorer's default lr
-    for beta in (0.5, 0.7, 0.9):  # back and forth over the values; a new β for every pass
-        lrs = [lr for lr in (OPTIMIZER_LR_CHOICES if beta != 0.7 else OPTIMIZER_LR_CHOICES[::-1]) if lr != current]
-        moves += [(set_beta(beta) if i == 0 else None, "lr", lr) for i, lr in enumerate(lrs)]
-        current = lrs[-1]
+def slider_passes(n, control, values, start, other, settings):
+    """n moves of ``control`` back and forth over its ``values`` (up, down, up, …) from ``start``; before each
+    pass ``other`` is set (untimed) to the next of ``settings``, so that every move lands on a new setting."""
+    moves, current = [], start
+    for k, setting in enumerate(settings):
+        values_k = [v for v in (values if k % 2 == 0 else values[::-1]) if v != current]
+        prepare = lambda explorer, s=setting: setattr(explorer.controls[other], "value", s)
+        moves += [(prepare if i == 0 else None, control, v) for i, v in enumerate(values_k)]
+        current = values_k[-1]
     return moves[:n]
 
 
-def set_beta(beta):
-    return lambda explorer: setattr(explorer.controls["beta"], "value", beta)
+def optimizer_lr_moves(n):
+    """n learning-rate moves over the slider's values, a new β (0.5, 0.7, 0.9) for each pass."""
+    return slider_passes(n, "lr", OPTIMIZER_LR_CHOICES, 0.4, "beta", (0.5, 0.7, 0.9))  # 0.4: the default lr
 
 
 def schedule_lr_moves(n):
     """n learning-rate moves of the schedule explorer, up the slider at B = 1, then down it at B = 8."""
-    moves, current = [], 0.02  # the explorer's default η
-    for batch_size, lrs in ((1, SCHEDULE_LR_CHOICES), (8, SCHEDULE_LR_CHOICES[::-1])):
-        lrs = [lr for lr in lrs if lr != current]
-        prepare = lambda explorer, b=batch_size: setattr(explorer.controls["batch_size"], "value", b)
-        moves += [(prepare if i == 0 and batch_size != 1 else None, "lr", lr) for i, lr in enumerate(lrs)]
-        current = lrs[-1]
-    return moves[:n]
+    return slider_passes(n, "lr", SCHEDULE_LR_CHOICES, 0.02, "batch_size", (1, 8))  # 0.02: the default η
 
 
 def momentum_alpha_moves(n):
     """n step-size moves of the momentum explorer over the slider's values, up at β = 0.5, down at β = 0.7."""
-    moves, current = [], float(f"{2.3089:.3g}")  # the explorer's default α (Polyak's for κ = 10, 3 digits)
-    for beta, alphas in ((0.5, MOMENTUM_ALPHA_CHOICES), (0.7, MOMENTUM_ALPHA_CHOICES[::-1])):
-        alphas = [a for a in alphas if a != current]
-        prepare = lambda explorer, b=beta: setattr(explorer.controls["beta"], "value", b)
-        moves += [(prepare if i == 0 and beta != 0.5 else None, "alpha", a) for i, a in enumerate(alphas)]
-        current = alphas[-1]
-    return moves[:n]
+    return slider_passes(n, "alpha", MOMENTUM_ALPHA_CHOICES, float(f"{2.3089:.3g}"), "beta", (0.5, 0.7))  # Polyak's α
 
 
 def explorer_moves(n):
