@@ -21,7 +21,9 @@ def explorer():
 def test_it_starts_at_polyaks_point_for_kappa_10(explorer):
     alpha, beta, rate = momentum.momentum_optimum(0.1, 1.0)
     assert explorer.sliders["alpha"].value == pytest.approx(alpha, rel=2e-3)  # 2.31, to 3 digits
-    assert explorer.sliders["beta"].value == pytest.approx(beta, abs=0.005)  # 0.27 on the slider's steps
+    start_beta = explorer.sliders["beta"].value  # the slider's best β at that α (0.28), not β* rounded (0.27)
+    assert abs(start_beta - beta) <= 0.02
+    assert explorer.rate < momentum.spectral_radius(explorer.sliders["alpha"].value, round(beta, 2), [0.1, 1.0])
     assert explorer.rate == pytest.approx(momentum.spectral_radius(explorer.sliders["alpha"].value,
                                                                    explorer.sliders["beta"].value, [0.1, 1.0]))
     assert f"optimum ρ* = {rate:.3f}" in explorer.outcome and explorer.last_error is None
@@ -56,8 +58,9 @@ def test_the_damping_regimes_are_named(explorer):
 
 def test_a_step_past_the_edge_says_it_diverges_and_draws_the_finite_part(explorer):
     explorer.sliders["beta"].value = 0.5
-    explorer.sliders["alpha"].value = 3.0  # 2(1 + β)/L = 3
-    assert explorer.rate == pytest.approx(1.0, abs=1e-9) and "diverges" in explorer.outcome
+    explorer.sliders["alpha"].value = 3.0  # 2(1 + β)/L = 3: on the edge
+    assert explorer.rate == pytest.approx(1.0, abs=1e-9) and "neither converges nor diverges" in explorer.outcome
+    assert explorer.title.get_color() == "black"
     explorer.sliders["alpha"].value = 4.0
     assert explorer.last_error is None and explorer.rate > 1 and explorer.diverged_at is not None
     assert "diverges" in explorer.status.value and "color:#c0392b" in explorer.status.value
@@ -67,6 +70,14 @@ def test_a_step_past_the_edge_says_it_diverges_and_draws_the_finite_part(explore
     assert len(explorer.path_plot.path.get_xdata()) >= 1  # never an empty plot
     explorer.sliders["alpha"].value = 2.0
     assert "diverges" not in explorer.outcome and explorer.title.get_color() == "black"
+
+
+def test_the_tours_steps_are_on_the_slider():
+    """gradient descent's best step 2/(L + μ) and Polyak's α, for both κ, to 3 digits"""
+    for kappa in (10, 100):
+        mu = 1 / kappa
+        assert float(f"{2 / (1 + mu):.3g}") in ALPHA_CHOICES
+        assert float(f"{momentum.momentum_optimum(mu, 1.0)[0]:.3g}") in ALPHA_CHOICES
 
 
 def test_kappa_and_steps_redraw_the_background_once(explorer):
@@ -86,7 +97,7 @@ def test_each_setting_computes_once_and_the_last_value_wins(explorer):
     for alpha in (0.5, 1.0, 0.5, start):
         explorer.sliders["alpha"].value = alpha
     assert explorer.retrain_count == retrains + 2  # 0.5 and 1.0; the start and 0.5 again from the cache
-    assert explorer.outcome.startswith(f"α = {start:g}, β = 0.27, κ = 10")
+    assert explorer.outcome.startswith(f"α = {start:g}, β = 0.28, κ = 10")
     assert plt.get_fignums() == figures
 
 

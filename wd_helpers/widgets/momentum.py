@@ -16,7 +16,9 @@ from ._live import Explorer, choice_slider, log_choices
 KAPPAS = (10, 100)  # condition numbers offered: f(x) = ½(x₁²/κ + x₂²), so μ = 1/κ and L = 1
 L_TOP = 1.0
 X0 = (1.0, 1.0)
-ALPHA_CHOICES = log_choices(1e-2, 10.0)  # 0.01 … 10: past the stable edge 2(1 + β)/L ≤ 3.98
+# 0.01 … 10 (past the stable edge 2(1 + β)/L ≤ 3.98), with gradient descent's best step 2/(L + μ) and Polyak's α
+# (3 digits) for both κ, so that the tour's settings are on the slider
+ALPHA_CHOICES = tuple(sorted({*log_choices(1e-2, 10.0), 1.82, 1.98, 2.31, 3.31}))
 BETA_SLIDER = {"min": 0.0, "max": 0.99, "step": 0.01}
 STEPS_SLIDER = {"min": 10, "max": 300}
 WINDOW = {"xlim": (-1.6, 1.6), "ylim": (-1.6, 1.6)}
@@ -33,9 +35,11 @@ def valley(kappa: int):
     return (lambda x: 0.5 * (mu * x[0] ** 2 + L_TOP * x[1] ** 2)), (mu, L_TOP)
 
 
-def _nearest_beta(beta: float) -> float:
-    """Polyak's β on the slider's 0.01 steps, for the star's label (the star sits at the exact value)."""
-    return round(beta, 2)
+def _best_beta_on_slider(alpha: float, lams) -> float:
+    """The β on the slider's 0.01 steps with the lowest rate at this α: near the optimum the rate moves like the
+    square root of the distance to (α*, β*), so rounding β* to 2 decimals is not the best slider setting."""
+    betas = torch.arange(0, 100, dtype=torch.float64) / 100
+    return round(betas[momentum.spectral_radius(alpha, betas, list(lams)).argmin()].item(), 2)
 
 
 class MomentumExplorer(Explorer):
@@ -54,7 +58,10 @@ class MomentumExplorer(Explorer):
         if alpha is None:  # Polyak's α to 3 digits, added to the slider's values
             alpha = float(f"{best_alpha:.3g}")
         check_float("alpha", alpha, {"min": ALPHA_CHOICES[0], "max": ALPHA_CHOICES[-1]})  # off the grid: added
-        beta = _nearest_beta(best_beta) if beta is None else check_float("beta", beta, BETA_SLIDER)
+        if beta is None:
+            beta = _best_beta_on_slider(alpha, valley(kappa)[1])
+        else:
+            beta = check_float("beta", beta, BETA_SLIDER)
         steps = check_int("steps", steps, STEPS_SLIDER)
         controls = {
             "kappa": SelectionSlider(name="kappa", options=[(str(k), k) for k in KAPPAS], value=kappa,
@@ -140,8 +147,11 @@ class MomentumExplorer(Explorer):
         self.here.set_data([alpha], [beta])
         _, (mu, L) = valley(kappa)
         settings = f"α = {alpha:g}, β = {beta:g}, κ = {kappa}"
-        if self.rate >= 1:
-            outcome = (f"rate ρ = {self.rate:.3f} ≥ 1: diverges" +
+        if abs(self.rate - 1) <= 1e-12:  # on the edge: e.g. β = 0, α = 2/L, x₂ flips between ±1 for ever
+            outcome = ("rate ρ = 1: neither converges nor diverges (a coordinate keeps its size, flipping or "
+                       f"creeping); stable needs α < 2(1 + β)/L = {2 * (1 + beta) / L:.3g}")
+        elif self.rate > 1:
+            outcome = (f"rate ρ = {self.rate:.3f} > 1: diverges" +
                        (f" (‖x‖ passed {ERROR_RANGE[1]:g} at step {self.diverged_at})" if self.diverged_at else "")
                        + f"; stable needs α < 2(1 + β)/L = {2 * (1 + beta) / L:.3g}")
         else:
@@ -152,7 +162,7 @@ class MomentumExplorer(Explorer):
                        f"{self.best_alpha:.3g}, β = {self.best_beta:.3g}); {regimes}")
         self.title.set_text(f"{settings}: {outcome}")
         self.outcome = f"{settings}: {outcome}"  # plain text, for print(); the status line holds it as HTML
-        self.show_outcome(self.title, self.outcome, failed=self.rate >= 1)
+        self.show_outcome(self.title, self.outcome, failed=self.rate > 1 + 1e-12)
 
 
 @on_course_device
