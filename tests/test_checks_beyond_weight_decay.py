@@ -34,7 +34,7 @@ SHRINK = [
     ((1 - 0.003) ** 400, True, "orthogonal part"),
     (0.3007, True, "orthogonal part"),  # as printed with 4 digits
     ("0.30", True, "orthogonal part"),  # 2 significant digits (typed as text: the float 0.30 is 0.3)
-    (0.3, False, "how many steps"),  # one digit: not taken as a rounding
+    (0.3, False, "right to one digit: give three (0.301)"),  # one digit: not taken as a rounding
     (0.997 ** 400, True, "orthogonal part"),
     (1.0, False, "ALL of w"),
     (1, False, "ALL of w"),
@@ -60,7 +60,7 @@ ADAMW = [
     ("0.90", True, "1 − lr·λ"),
     (0.99 ** 10_000, False, "1 − λ per step"),
     (2.2e-44, False, "1 − λ per step"),
-    (0.9, False, "multiply"),
+    (0.9, False, "if you rounded 0.9048, give three digits"),
     (1 - 1e-5, False, "one step"),
     (1.0, False, "decoupled decay"),
     (0.0952, False, "fraction removed"),

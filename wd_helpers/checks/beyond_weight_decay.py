@@ -65,6 +65,8 @@ def check_outside_shrink(answer) -> bool:
         (math.exp(-SHRINK_LR * SHRINK_LAMBDA * SHRINK_STEPS), "e^(−400ηλ) is the continuous approximation; the "
                                                                   "steps are discrete: (1 − ηλ)^400 exactly"),
     ]
+    if value == float(f"{right:.1g}"):  # 0.3: the answer rounded to one digit (a float cannot keep "0.30")
+        return _report(False, f"right to one digit: give three ({right:.3g}), one digit also fits other answers")
     for wrong, hint in mistakes:
         if _agrees(answer, wrong):
             return _report(False, hint)
@@ -96,6 +98,9 @@ def check_adamw_shrink(answer) -> bool:
         (per_step, "that is one step; there are 10 000"),
         (1 - right, "that is the fraction removed; the question asks what is left"),
     ]
+    if value == float(f"{right:.1g}"):  # 0.9: one digit of 0.9048, and also exactly 1 − t·lr·λ
+        return _report(False, f"0.9 is exactly 1 − t·lr·λ, the steps' shrinks added up; if you rounded {right:.4g}, give "
+                              "three digits")
     for wrong, hint in mistakes:
         if _agrees(answer, wrong):
             return _report(False, hint)
