@@ -192,7 +192,10 @@ def _extremes(mu, L) -> tuple[float, float]:
 def damping(alpha: float, beta: float, lam: float) -> str:
     """How a direction of curvature λ moves: 'under-damped' (complex eigenvalues of R: it spirals, overshooting),
     'critically damped' (a repeated eigenvalue: the fastest approach without oscillation) or 'over-damped' (two
-    real eigenvalues: a slow creep). The repeated case is taken within CRITICAL_TOLERANCE of float64 rounding."""
+    real eigenvalues: a slow creep). "Without oscillation" and "creep" hold for αλ < 1 + β, where the real
+    eigenvalues are positive; for a larger step they are negative and the coordinate flips sign every step (as along
+    the steep direction at Polyak's optimum). The repeated case is taken within CRITICAL_TOLERANCE of float64
+    rounding."""
     R = iteration_matrix(alpha, beta, lam)
     trace, det = (R[0, 0] + R[1, 1]).item(), R.det().item()
     disc = trace**2 - 4 * det
