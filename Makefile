@@ -35,8 +35,9 @@ lab: $(STAMP)
 # The explorers as Voilà dashboards (no code, live widgets): an index of the notebooks, one dashboard
 # each; options from presenter/voila.json, more through VOILA_ARGS (e.g. "--no-browser --port 8867").
 # Voilà needs no --allow-root. It runs a notebook's cells when its dashboard opens (05: ~15 s).
+# JUPYTER_PATH adds presenter/jupyter, where the course's Voilà template lives (check cells' printouts hidden).
 present: $(STAMP)
-	$(BIN)/voila notebooks --Voila.config_file_paths=presenter $(VOILA_ARGS)
+	JUPYTER_PATH=$(CURDIR)/presenter/jupyter $(BIN)/voila notebooks --Voila.config_file_paths=presenter $(VOILA_ARGS)
 
 # tests/e2e drive Chromium (/usr/bin/chromium) through JupyterLab and Voilà; skipped without it
 test: $(STAMP)

@@ -167,7 +167,9 @@ class LabServer(Server):
 
 class VoilaServer(Server):
     def launch(self):
-        """Voilà as `make present` runs it: presenter/voila.json, over the notebooks folder."""
+        """Voilà as `make present` runs it: presenter/voila.json and the course's template (presenter/jupyter),
+        over the notebooks folder."""
+        self.env["JUPYTER_PATH"] = str(ROOT / "presenter" / "jupyter")
         return self.start([
             str(BIN / "voila"), str(self.notebooks), "--no-browser",
             f"--Voila.config_file_paths={ROOT / 'presenter'}",

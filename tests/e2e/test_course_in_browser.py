@@ -273,7 +273,7 @@ def test_rerunning_the_explorer_cell_frees_the_old_one(lab, lab_page):
 
 def test_presenter_index_opens_a_live_weight_decay_dashboard(voila, page):
     """`make present`: the index lists every notebook; the weight-decay one opens as a dashboard that
-    shows no code, and its explorer responds to the keyboard as in JupyterLab."""
+    shows no code and no check printout, and its explorer responds to the keyboard as in JupyterLab."""
     log_start = len(voila.log_text())
     page.goto(voila.at("/"))
     listed = page.locator(".jp-DirListing-itemText")
@@ -291,6 +291,12 @@ def test_presenter_index_opens_a_live_weight_decay_dashboard(voila, page):
     found.first.wait_for(timeout=180_000)  # Voilà runs the whole notebook before it shows it
     assert dashboard.locator(".jp-CodeCell .jp-InputArea, .cm-editor").count() == 0, "the dashboard shows code"
     assert "import torch" not in dashboard.locator("body").inner_text()
+    # the check cells' printouts are in the page (so this can fail) but hidden from the audience; plots are shown
+    printed = dashboard.locator('.jp-OutputArea-output.jp-RenderedText[data-mime-type="text/plain"]')  # Voilà's streams
+    assert printed.count() > 5, "the dashboard has no printed output to hide"
+    shown = [text[:60] for text in printed.evaluate_all("els => els.filter(e => e.offsetParent !== null).map(e => e.innerText)")]
+    assert not shown, f"check printouts reach the audience: {shown[:3]}"
+    assert "max |" not in dashboard.locator("body").inner_text()  # e.g. the torch comparisons' printouts
     (root,) = explorers(dashboard)
     explorer = Explorer(root)
     explorer.root.scroll_into_view_if_needed()
