@@ -12,7 +12,7 @@ import torch
 
 from ..device import on_course_device
 from ..models import MLP
-from ._report import _agrees, _call, _number, _report, _tensor, checker
+from ._report import _agrees, _as_fraction, _call, _number, _report, _tensor, checker
 
 # --- check_mc_predict -----------------------------------------------------------------------------
 
@@ -86,9 +86,10 @@ def check_mc_predict(fn) -> bool:
     the model is handed back in the mode it came in (eval).
 
     Accepted: any way of averaging the per-pass probabilities (a stack and ``.mean(0)``, a running sum,
-    ``noise.mc_dropout_probs``). Refused, with the mistake named: eval mode (dropout off), one pass, the
-    passes' logits averaged before the softmax (a different ensemble), votes (argmax) counted, a (T, n, C)
-    stack not averaged, and the model left in training mode afterwards (notebook 05's pitfall 1).
+    ``noise.mc_dropout_probs``). Refused, with the mistake named: eval mode (dropout off), num_passes ignored
+    (one pass, a fixed number of passes, one mask reused), the passes' logits averaged before the softmax (a
+    different ensemble), votes (argmax) counted, a (T, n, C) stack not averaged, and the model left in training
+    mode afterwards (notebook 05's pitfall 1).
     """
     result, model, problem = _run_mc(fn, MC_PASSES)
     if problem:
@@ -113,16 +114,20 @@ def check_mc_predict(fn) -> bool:
     if (P < -1e-6).any() or not torch.allclose(P.sum(1), torch.ones(n, dtype=P.dtype), atol=1e-4):
         return _report(False, "each row must be probabilities that sum to 1: take the softmax of each pass's logits, "
                               "then average the probabilities over the passes")
-    if ((P * MC_PASSES - (P * MC_PASSES).round()).abs() < 1e-6).all() and (P == 0).any():
+    # Counted votes are multiples of 1/MC_PASSES: atol 1e-4, not 1e-6, since in float32 k/200 · 200 misses k by
+    # up to ~2e-5 (k ≤ 200); a real average of probabilities is nowhere near such a grid on all 600 entries.
+    if ((P * MC_PASSES - (P * MC_PASSES).round()).abs() < 1e-4).all() and (P == 0).any():
         return _report(False, "you counted votes (the argmax of each pass): average the probabilities themselves, "
                               "which keep how sure each pass was")
+    # The same answer for 1 and for 200 passes (same seed): one pass, a fixed number of passes, or one mask reused;
+    # the checker cannot tell these apart, only that num_passes is not used. A right function never does this.
     one, _, _ = _run_mc(fn, 1)
     one, _ = _tensor(one, (n, C), "")
     distance = _distance(P, ref["mc"])
-    if one is not None and torch.allclose(P, one, atol=1e-6) and distance > MC_TOLERANCE:
-        return _report(False, f"asked for {MC_PASSES} passes, your function gave the same answer as for one pass: "
-                              "loop num_passes times, with a new mask each time (do not re-seed inside the loop), "
-                              "and average (one pass is a single random thinned network)")
+    if one is not None and torch.allclose(P, one, atol=1e-6):
+        return _report(False, f"your result does not change with num_passes (the same for {MC_PASSES} passes as for "
+                              "one): loop num_passes times, with a new mask each time (do not re-seed inside the "
+                              "loop), and average the passes")
     if distance <= MC_TOLERANCE:
         if model.training:
             return _report(False, "the prediction is right, but your function left the model in training mode: "
@@ -132,9 +137,9 @@ def check_mc_predict(fn) -> bool:
                              f"{REFERENCE_PASSES}-pass estimate (Monte-Carlo error), and the model back in eval mode")
     if _distance(P, ref["mean logits"]) <= MC_TOLERANCE:
         return _report(False, "you averaged the logits and then took one softmax: that is a different ensemble "
-                              "(a normalised geometric mean), more confident than the thinned networks on average. "
-                              "MC dropout estimates the predictive distribution, the mean of the probabilities: "
-                              "softmax each pass, then average")
+                              "(a normalised geometric mean of the passes' distributions), more confident than the "
+                              "mean of their probabilities, which is the predictive distribution MC dropout "
+                              "estimates: softmax each pass, then average")
     return _report(False, f"your prediction is {distance:.3f} from the MC-dropout average (a total-variation "
                           f"distance; at most {MC_TOLERANCE} expected with {MC_PASSES} passes): average softmax(model(X)) "
                           "over num_passes passes in training mode")
@@ -183,10 +188,15 @@ def check_dropout_penalty(answer) -> bool:
     """Exercise: inverted dropout with p = PENALTY_P on the two inputs of a linear model with weights
     PENALTY_WEIGHTS, whose features have mean squares PENALTY_ENERGIES: what does the mask-averaged mean
     squared error add to the plain one? p/(1 − p)·Σ_j mean_i x_ij²·w_j² = 1.625; a rounding to 2 or more
-    significant digits (1.6, 1.63) is accepted, the common mistakes are named."""
+    significant digits (1.63, 1.62) or a fraction typed as text ("13/8") is accepted, the common mistakes are
+    named; a rounding that is also a mistake's (1.6: 1.5625 rounds to it too) asks for three digits."""
+    answer = _as_fraction(answer)
     value, problem = _number(answer, "not answered yet: answer with one number")
     if problem:
         return _report(False, problem)
+    if _agrees(answer, PENALTY_ANSWER) and _named_mistake(answer, _PENALTY_MISTAKES):
+        return _report(False, f"{value:g} is a rounding of the answer, but also of a common mistake: give three "
+                              "significant digits (1.62 or 1.63)")
     if _agrees(answer, PENALTY_ANSWER):
         return _report(True, f"p/(1 − p)·Σ_j mean(x_j²)·w_j² = 0.25 · (2 · 1 + 0.5 · 9) = {PENALTY_ANSWER:g}: "
                              "λ = (0.5, 0.125), so the larger weight, on the weaker feature, pays 0.125 · 9 = 1.125")
@@ -216,7 +226,9 @@ _GAUSSIAN_MISTAKES = [
 @checker
 def check_gaussian_std(answer) -> bool:
     """Exercise: the standard deviation σ of Gaussian dropout's factor N(1, σ²) that matches inverted dropout
-    with p = GAUSSIAN_P in mean and variance: √(p/(1 − p)) = 0.5. Roundings as printed are accepted."""
+    with p = GAUSSIAN_P in mean and variance: √(p/(1 − p)) = 0.5. Roundings as printed and fractions typed as
+    text ("1/2") are accepted."""
+    answer = _as_fraction(answer)
     value, problem = _number(answer, "not answered yet: answer with one number")
     if problem:
         return _report(False, problem)
