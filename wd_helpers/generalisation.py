@@ -15,13 +15,11 @@ from . import validate
 from .data import synthetic_regression
 from .device import on_course_device
 from .seeding import derived_generator
-from .train import _one_thread, sweep_weight_decay
+from .train import _one_thread
 
 __all__ = [
-    "EarlyStopping", "GDRun", "LessonProblem", "best_epoch", "early_stopping_vs_weight_decay", "gd_path",
-    "lesson_gradient_descent", "lesson_problem", "min_norm_solution", "optimizer_path", "row_space_split",
-    "scale_invariance_check", "scale_invariant_model", "scale_invariant_training", "span_decomposition",
-    "summed_loss_equivalent", "with_bias_column",
+    "LessonProblem", "best_epoch", "gd_path", "lesson_problem", "min_norm_solution", "row_space_split",
+    "scale_invariant_model", "scale_invariant_training", "with_bias_column",
 ]
 
 MAX_STEPS = 1_000_000
@@ -69,7 +67,7 @@ def min_norm_solution(X, y) -> torch.Tensor:
     return torch.linalg.pinv(X) @ _targets(y, len(X))
 
 
-def span_decomposition(w, X) -> tuple[torch.Tensor, torch.Tensor]:
+def row_space_split(w, X) -> tuple[torch.Tensor, torch.Tensor]:
     """(P w, w − P w): w's component in the row space of X (spanned by the examples) and the rest.
 
     Gradient descent on any loss of Xw moves w only along the row space (∇_w = Xᵀ·something), so the second
@@ -80,8 +78,6 @@ def span_decomposition(w, X) -> tuple[torch.Tensor, torch.Tensor]:
     inside = torch.linalg.pinv(X) @ (X @ w)  # P = X⁺X, the orthogonal projector onto the row space
     return inside, w - inside
 
-
-row_space_split = span_decomposition  # the name notebook 04b uses
 
 
 @_one_thread()  # tiny matrices: a second thread only waits (as in wd_helpers.train)
@@ -134,47 +130,6 @@ def lesson_problem(*, seed: int = 0, noise: float = 0.01) -> LessonProblem:
     )
 
 
-@dataclass(frozen=True)
-class GDRun:
-    """One full-batch run: per finished step (= epoch, entry t − 1 after t steps, as in a History), the data
-    losses (nn.MSELoss, without the penalty) and ‖P⊥w_t‖, the norm of w_t's part orthogonal to the training
-    inputs; ``w0`` the start, ``w`` the end (201,)."""
-
-    w0: torch.Tensor
-    w: torch.Tensor
-    train_loss: list[float]
-    test_loss: list[float]
-    outside_norms: list[float]
-
-
-@on_course_device
-@_one_thread()
-def lesson_gradient_descent(start="zero", *, lr: float = 0.02, num_epochs: int = 2000, lambd: float = 0.0,
-                            seed: int = 0, noise: float = 0.01) -> GDRun:
-    """Full-batch gradient descent (``gd_path``, float64) on ``lesson_problem(seed=seed, noise=noise)``.
-
-    ``start``: "zero", "random" (train_weight_decay's w₀ ~ N(0, I), bias 0) or a (201,) tensor. Every step adds
-    a vector of the row space, so with λ = 0 ‖P⊥w_t‖ = ‖P⊥w₀‖ for every t, and w_t → X⁺y + P⊥w₀; with λ > 0,
-    P⊥w_t = (1 − ηλ)ᵗ P⊥w₀. (train_weight_decay cannot be given a start nor report per-epoch weights, hence
-    this loop; η = 0.02 is below 2/L ≈ 0.055 for this X.)
-    """
-    problem = lesson_problem(seed=seed, noise=noise)
-    if isinstance(start, str):
-        w0 = {"zero": torch.zeros_like(problem.w_start), "random": problem.w_start}[
-            validate.choice("start", start, ("zero", "random"))]
-    else:
-        w0 = _vector("start", start, problem.X.shape[1])
-    num_epochs = validate.integer("num_epochs", num_epochs, low=1, high=MAX_STEPS)
-    path = gd_path(problem.X, problem.y, w0, lr=lr, steps=num_epochs, lambd=lambd)[1:]  # (E, 201)
-    projector = torch.linalg.pinv(problem.X) @ problem.X  # P = X⁺X, symmetric
-    return GDRun(
-        w0=w0, w=path[-1],
-        train_loss=((path @ problem.X.T - problem.y) ** 2).mean(1).tolist(),
-        test_loss=((path @ problem.X_test.T - problem.y_test) ** 2).mean(1).tolist(),
-        outside_norms=(path - path @ projector).norm(dim=1).tolist(),
-    )
-
-
 def best_epoch(curve) -> tuple[int, float]:
     """(epoch, value) of the lowest value of a per-epoch curve, epochs counted from 1; ties go to the earliest.
 
@@ -183,28 +138,6 @@ def best_epoch(curve) -> tuple[int, float]:
     values = validate.numbers_of("curve", curve)
     best = min(range(len(values)), key=lambda i: (values[i], i))
     return best + 1, values[best]
-
-
-@dataclass(frozen=True)
-class EarlyStopping:
-    """Early stopping of the unregularised run against the best λ of a sweep, on the same data and start."""
-
-    epoch: int  # best epoch of the λ = 0 run's test curve (from 1)
-    stopped_test_loss: float  # its test loss there
-    best_lambda: float  # the λ with the lowest final test loss (ties: the earliest in ``lambdas``)
-    lambda_test_loss: float  # that λ's final test loss
-
-
-def early_stopping_vs_weight_decay(lambdas=(1.0, 3.0, 10.0, 30.0, 100.0), *, seed: int = 0,
-                                   **options) -> EarlyStopping:
-    """Train λ = 0 and every λ of ``lambdas`` in one ``sweep_weight_decay`` (``options``: its lr, num_epochs, data,
-    noise, …); stop the λ = 0 run at the best epoch of its test curve (``best_epoch``: the most optimistic early
-    stopping, the one an oracle would choose) and compare with the best λ's final test loss."""
-    lambdas = validate.numbers_of("lambdas", lambdas, low=0.0)
-    plain, *runs = sweep_weight_decay([0.0, *lambdas], seed=seed, **options)
-    epoch, stopped = best_epoch(plain.test_loss)
-    best = min(range(len(runs)), key=lambda i: (runs[i].final_test_loss, i))
-    return EarlyStopping(epoch, stopped, lambdas[best], runs[best].final_test_loss)
 
 
 @on_course_device
@@ -275,93 +208,3 @@ def scale_invariant_model(W, v, *, norm: str = "batch", affine: bool = False, ep
         readout.weight.copy_(v[None, :])
     readout.weight.requires_grad_(False)
     return nn.Sequential(first, norm_layer.to(W.dtype), readout)
-
-
-@on_course_device
-@_one_thread()
-def scale_invariance_check(*, c: float = 10.0, norm: str = "batch", affine: bool = False, eps: float = 1e-5,
-                           seed: int = 0, dtype: torch.dtype = torch.float64) -> dict:
-    """Compare v · Norm(W x) at W and at c·W (W 16 × 8, 32 seeded examples, MSE loss against seeded targets; with
-    ``affine`` the norm's scale and shift are drawn at random too). Returns
-
-    'output_change'  max |f_cW(X) − f_W(X)|                             0 (up to the norm's ε)
-    'cosine'         cos(∇_W loss, W)                                  0: the loss is flat along W ↦ cW
-    'grad_ratio'     ‖∇loss at cW‖ / ‖∇loss at W‖                      1/c: from L(cW) = L(W), c·∇L(cW) = ∇L(W)
-    With the default ε = 1e-5 the deviations are ~1e-5 (ε against a variance of ~8); with ε = 1e-12 in float64, ~1e-12.
-    """
-    c = validate.number("c", c, low=0.0, low_open=True)
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-    generator = derived_generator(validate.seed(seed), "scale-invariance")
-    W, v = torch.randn(16, 8, generator=generator, dtype=dtype), torch.randn(16, generator=generator, dtype=dtype)
-    X, y = torch.randn(32, 8, generator=generator, dtype=dtype), torch.randn(32, 1, generator=generator, dtype=dtype)
-    scale, shift = torch.rand(16, generator=generator, dtype=dtype) + 0.5, torch.randn(16, generator=generator, dtype=dtype)
-    outputs, grads = [], []
-    for factor in (1.0, c):
-        model = scale_invariant_model(factor * W, v, norm=norm, affine=affine, eps=eps)
-        if affine:
-            with torch.no_grad():
-                model[1].weight.copy_(scale)
-                model[1].bias.copy_(shift)
-        out = model(X)
-        nn.functional.mse_loss(out, y).backward()
-        outputs.append(out.detach())
-        grads.append(model[0].weight.grad)
-    return {
-        "output_change": (outputs[1] - outputs[0]).abs().max().item(),
-        "cosine": nn.functional.cosine_similarity(grads[0].flatten(), W.flatten(), dim=0).item(),
-        "grad_ratio": (grads[1].norm() / grads[0].norm()).item(),
-    }
-
-
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-
-
-def summed_loss_equivalent(lambd: float, lr: float, n: int, *, optimizer: str = "sgd") -> tuple[float, float]:
-    """(λ_sum, η_sum) that make training on the summed loss step for step the training on the mean loss with
-    (λ, η), for n examples per (full) batch. Weight decay as torch.optim's ``weight_decay`` (penalty λ/2‖w‖²).
-
-    The summed loss is n times the mean one, and so is its gradient: g_sum = n·g_mean.
-      "sgd"   (SGD, with or without momentum): w ← w − η(g + λw). With λ_sum = nλ the whole bracket is n times
-              larger, so η_sum = η/n gives the same step: (nλ, η/n). (The minimiser itself needs only λ_sum = nλ:
-              η sets the path and the stability, 2/L shrinks by n with the sum.)
-      "adam"  (Adam + L2): g + λw enters m and √v alike, and m̂/√v̂ does not change when the gradient is multiplied
-              by n: (nλ, η), exact when ε is scaled by n too (with ε = 1e-8 the difference is negligible here).
-      "adamw" (decoupled): w ← (1 − ηλ)w − η m̂/(√v̂ + ε); the decay never sees the loss and the step is
-              invariant to the gradient's scale: (λ, η), nothing changes. Applying the SGD rule there decays n×
-              more.
-    """
-    lambd = validate.number("lambd", lambd, low=0.0)
-    lr = validate.number("lr", lr, low=0.0, low_open=True)
-    n = validate.integer("n", n, low=1)
-    optimizer = validate.choice("optimizer", optimizer, OPTIMIZERS)
-    return {"sgd": (n * lambd, lr / n), "adam": (n * lambd, lr), "adamw": (lambd, lr)}[optimizer]
-
-
-@on_course_device
-@_one_thread()
-def optimizer_path(X, y, w0, *, optimizer: str = "sgd", lr: float, steps: int, lambd: float = 0.0,
-                   reduction: str = "mean", eps: float = 1e-8) -> torch.Tensor:
-    """Full-batch training of ŷ = Xw by ``torch.optim`` ("sgd", "adam" or "adamw", ``weight_decay=λ``, ``eps`` for
-    the Adams) on nn.MSELoss(reduction=…), in float64, with autograd: the weights after each step, (steps + 1, d).
-
-    With "sgd" these are ``gd_path``'s numbers (closed-form gradients; the tests compare the two).
-    """
-    X = _matrix("X", X)
-    n, d = X.shape
-    y = _targets(y, n)
-    w = nn.Parameter(_vector("w0", w0, d).clone())
-    lr = validate.number("lr", lr, low=0.0, low_open=True)
-    steps = validate.integer("steps", steps, low=0, high=MAX_STEPS)
-    lambd = validate.number("lambd", lambd, low=0.0)
-    reduction = validate.choice("reduction", reduction, ("mean", "sum"))
-    kind = validate.choice("optimizer", optimizer, OPTIMIZERS)
-    extra = {} if kind == "sgd" else {"eps": validate.number("eps", eps, low=0.0, low_open=True)}
-    opt = OPTIMIZERS[kind]([w], lr=lr, weight_decay=lambd, **extra)
-    path = [w.detach().clone()]
-    for _ in range(steps):
-        opt.zero_grad()
-        nn.functional.mse_loss(X @ w, y, reduction=reduction).backward()
-        opt.step()
-        path.append(w.detach().clone())
-    return torch.stack(path)

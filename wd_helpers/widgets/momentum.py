@@ -54,7 +54,7 @@ class MomentumExplorer(Explorer):
     def __init__(self, *, alpha=None, beta=None, kappa=10, steps=100):
         # every argument is checked before any widget exists: a refused one leaves nothing behind
         kappa = check_choice("kappa", kappa, KAPPAS)
-        best_alpha, best_beta, _ = momentum.momentum_optimum(L_TOP / kappa, L_TOP)
+        best_alpha = momentum.momentum_optimum(L_TOP / kappa, L_TOP)[0]
         if alpha is None:  # Polyak's α to 3 digits, added to the slider's values
             alpha = float(f"{best_alpha:.3g}")
         check_float("alpha", alpha, {"min": ALPHA_CHOICES[0], "max": ALPHA_CHOICES[-1]})  # off the grid: added
