@@ -32,12 +32,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# The explorers as Voilà dashboards (no code, live widgets): an index of the notebooks, one dashboard
-# each; options from presenter/voila.json, more through VOILA_ARGS (e.g. "--no-browser --port 8867").
-# Voilà needs no --allow-root. It runs a notebook's cells when its dashboard opens (05: ~15 s).
-# JUPYTER_PATH adds presenter/jupyter, where the course's Voilà template lives (check cells' printouts hidden).
+# Presenter mode (Voilà, no code, live widgets): opens the gallery of the course's explorers, each its own page
+# for a projector (presenter/explorers/, written by presenter/build.py), and every lesson as a dashboard.
+# Options from presenter/voila.json (one pre-heated kernel per explorer page: it opens in about a second),
+# more through VOILA_ARGS (e.g. "--no-browser --port 8867"). Voilà needs no --allow-root. It serves this folder;
+# JUPYTER_PATH adds presenter/jupyter, where the course's Voilà template lives (gallery, projector sizes,
+# check cells' printouts hidden).
 present: $(STAMP)
-	JUPYTER_PATH=$(CURDIR)/presenter/jupyter $(BIN)/voila notebooks --Voila.config_file_paths=presenter $(VOILA_ARGS)
+	JUPYTER_PATH=$(CURDIR)/presenter/jupyter $(BIN)/voila $(CURDIR) --Voila.config_file_paths=presenter $(VOILA_ARGS)
 
 # tests/e2e drive Chromium (/usr/bin/chromium) through JupyterLab and Voilà; skipped without it
 test: $(STAMP)

@@ -28,8 +28,8 @@ START_TIMEOUT = 90  # seconds; a cold start imports every server extension
 ROOT_FLAG = ["--allow-root"] if os.geteuid() == 0 else []  # Jupyter refuses root without it
 BIN = Path(sys.prefix, "bin")
 
-# a line of a server's log (kernels log there too) that reports an error
-LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): |^\[E |\bERROR\b")
+# a line of a server's log (kernels log there too) that reports an error, or a refused request (403)
+LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): |^\[E |\bERROR\b|^403 ")
 
 
 def free_port() -> int:
@@ -62,7 +62,8 @@ class Server:
 
     def __init__(self, name: str, home: Path):
         self.name, self.home = name, home
-        self.notebooks = home / "notebooks"
+        self.course = home / "course"  # what `make present` serves: the repository's notebooks/ and presenter/
+        self.notebooks = self.course / "notebooks"
         shutil.copytree(ROOT / "notebooks", self.notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -167,12 +168,14 @@ class LabServer(Server):
 
 class VoilaServer(Server):
     def launch(self):
-        """Voilà as `make present` runs it: presenter/voila.json and the course's template (presenter/jupyter),
-        over the notebooks folder."""
-        self.env["JUPYTER_PATH"] = str(ROOT / "presenter" / "jupyter")
+        """Voilà as `make present` runs it, over a copy of notebooks/ and presenter/: presenter/voila.json
+        (pre-heated kernels for the explorer pages) and the course's template (presenter/jupyter)."""
+        presenter = self.course / "presenter"
+        shutil.copytree(ROOT / "presenter", presenter, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        self.env["JUPYTER_PATH"] = str(presenter / "jupyter")
         return self.start([
-            str(BIN / "voila"), str(self.notebooks), "--no-browser",
-            f"--Voila.config_file_paths={ROOT / 'presenter'}",
+            str(BIN / "voila"), str(self.course), "--no-browser",
+            f"--Voila.config_file_paths={presenter}",
             "--Voila.ip=127.0.0.1", f"--Voila.port={self.port}", "--Voila.port_retries=0",
             f"--Voila.token={self.token}", f"--Voila.connection_dir_root={self.runtime_dir}",
         ], ready_path="/")

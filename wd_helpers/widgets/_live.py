@@ -89,6 +89,16 @@ class _LiveFigure:
         self._background = None
         self.canvas.mpl_connect("draw_event", self._on_draw)
 
+    def scale_to_width(self, pixels: int) -> None:
+        """Render the figure ``pixels`` wide whatever its size in inches (fonts and lines scale with it): a
+        presenter's page scales that image to the window. No toolbar, no resize handle: the page sizes it."""
+        self.figure.set_dpi(pixels / self.figure.get_figwidth())
+        if self.interactive:
+            self.canvas._size = tuple(self.figure.bbox.size)
+            self.canvas.toolbar_visible = False
+            self.canvas.resizable = False
+        self.invalidate()
+
     def invalidate(self):
         """The background changed (limits, contours, tick labels): the next redraw is a full draw,
         laid out again if wider tick labels would push a label off the figure."""
@@ -162,7 +172,7 @@ class _LiveFigure:
 
 
 _KEPT_WHEN_CLOSED = {"controls", "sliders", "history", "retrain_count", "redraw_count", "last_error", "_finalizer",
-                     "_busy", "_dirty"}
+                     "_busy", "_dirty", "_held"}
 
 
 class Explorer:
@@ -188,6 +198,7 @@ class Explorer:
         self._cache: OrderedDict = OrderedDict()
         self._busy = threading.Lock()
         self._dirty = False
+        self._held = 0  # > 0 while set() changes several controls: one retrain, for the final values
         self._widget = None
         self._parts: list = []  # every widget this explorer made (controls, boxes, layouts, styles, canvas)
         # ipywidgets' registry keeps every widget alive, and with it whatever its observers reference: the
@@ -238,8 +249,41 @@ class Explorer:
     def values(self) -> tuple:
         return tuple(control.value for control in self.controls.values())
 
+    def set(self, **values) -> None:
+        """Set several controls at once and retrain once, for the final values (a presenter's preset:
+        ``explorer.set(lambd=3.0, lr=0.003)``). Controls are set in the order given (set a limit before
+        the value it limits: ``flips`` before ``heads``). A name that is not a control, or a value a
+        control refuses, raises before anything retrains, naming it, and every control is put back."""
+        unknown = [name for name in values if name not in self.controls]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a control of this explorer: its controls are "
+                             f"{', '.join(self.controls)}")
+        before = {name: control.value for name, control in self.controls.items()}
+        self._held += 1
+        try:
+            done = []
+            try:
+                for name, value in values.items():
+                    self.controls[name].value = value
+                    done.append(name)
+            except Exception:
+                # undo in reverse order (a limit is put back before the value it had limited), then whatever a
+                # control's own observer changed (a value clamped by a new limit)
+                for name in [*reversed(done), *before]:
+                    if self.controls[name].value != before[name]:
+                        self.controls[name].value = before[name]
+                self._dirty = False
+                raise
+        finally:
+            self._held -= 1
+        if self.values() != tuple(before.values()) or self._dirty:
+            self._on_change()
+
     def _on_change(self, _change=None):
         if self.closed:
+            return
+        if self._held:  # set() is changing several controls: it calls this once, when they are all set
+            self._dirty = True
             return
         self._dirty = True
         while self._busy.acquire(blocking=False):
