@@ -36,8 +36,9 @@ from bench_weight_decay import d2l_style_training  # noqa: E402
 from wd_helpers.train import sweep_weight_decay, train_weight_decay  # noqa: E402
 from wd_helpers.widgets import (  # noqa: E402
     LAMBDA_CHOICES, activation_explorer, coin_explorer, dropout_explorer, gradient_depth_explorer,
-    momentum_explorer, optimizer_explorer, outlier_explorer, schedule_explorer, weight_decay_explorer,
+    momentum_explorer, optimizer_explorer, outlier_explorer, playground, schedule_explorer, weight_decay_explorer,
 )
+from wd_helpers.widgets.play import LR_CHOICES as PLAYGROUND_LR_CHOICES  # noqa: E402
 from wd_helpers.widgets.optimizers import LR_CHOICES as OPTIMIZER_LR_CHOICES  # noqa: E402
 from wd_helpers.widgets.momentum import ALPHA_CHOICES as MOMENTUM_ALPHA_CHOICES  # noqa: E402
 from wd_helpers.widgets.schedules import LR_CHOICES as SCHEDULE_LR_CHOICES  # noqa: E402
@@ -126,7 +127,26 @@ def explorer_moves(n):
             schedule_explorer, schedule_lr_moves(n), (None, 0.1)),
         "momentum (α; 100 steps, κ = 10, β = 0.5)": (
             lambda: momentum_explorer(beta=0.5), momentum_alpha_moves(n), (0.05, 0.1)),
+        "playground (lr: a new run at epoch 0, redraw)": (
+            playground, [(None, "lr", lr) for lr in itertools.islice(itertools.cycle(
+                [v for v in PLAYGROUND_LR_CHOICES if v != 0.03] + [0.03]), n)], (None, 0.15)),
     }
+
+
+def playground_ticks(n, explorer=None):
+    """Kernel time per tick of the playground's Play widget while playing (TF Playground's default network: circle,
+    two hidden layers of 4, tanh), and the epochs each tick trained."""
+    shown = explorer or playground()
+    times, epochs = [], []
+    for _ in range(n):
+        shown._last_frame = 0.0  # a tick one interval after the last frame, as the page sends them
+        before, start = shown.history.epochs, time.perf_counter()
+        shown.play.value += 1
+        times.append(time.perf_counter() - start)
+        epochs.append(shown.history.epochs - before)
+    assert shown.last_error is None and not shown.history.diverged
+    shown.close()
+    return times, epochs
 
 
 def peak_kb() -> int:
@@ -208,6 +228,12 @@ def main():
             ok = (p50_limit is None or median <= p50_limit) and p95 <= p95_limit
         rows.append((f"explorer: {name}", f"p50 {median * 1e3:5.0f} ms  p95 {p95 * 1e3:5.0f} ms  ({len(moves)} moves)",
                      target, ok))
+
+    ticks, epochs = playground_ticks(max(args.moves, 50))
+    median, p95 = median_p95(ticks)
+    rows.append(("playground: kernel time per Play tick (train, then redraw)",
+                 f"p50 {median * 1e3:5.0f} ms  p95 {p95 * 1e3:5.0f} ms  ({len(ticks)} ticks, "
+                 f"{sum(epochs) / len(epochs):.1f} epochs each)", "p95 ≤ 100 ms (≥ 10 frames/s)", p95 <= 0.1))
 
     # a shared classroom server: the same moves with one other CPU-bound process running
     with busy_process():

@@ -17,7 +17,7 @@ LAYERS = {
     "device": 0,
     "validate": 0, "threads": 0,
     "seeding": 1, "regularizers": 1, "progress": 1, "optim": 1, "schedules": 1, "momentum": 1, "activations": 1, "losses": 1, "init": 1,
-    "data": 2, "models": 2, "train": 3, "classify": 3, "experiments": 3, "noise": 4, "plots": 4, "regression": 4, "generalisation": 4.5, "classify_plots": 5, "checks": 5,
+    "data": 2, "models": 2, "train": 3, "classify": 3, "playground": 3, "experiments": 3, "noise": 4, "plots": 4, "regression": 4, "generalisation": 4.5, "classify_plots": 5, "checks": 5,
     "widgets": 6,
 }
 

@@ -159,7 +159,8 @@ class Explorer:
 
     @property
     def sliders(self) -> list[Slider]:
-        return [Slider(s) for s in self.root.locator(".widget-slider").all()]
+        """The sliders shown (the playground hides the dropout sliders of layers it does not have)."""
+        return [Slider(s) for s in self.root.locator(".widget-slider").all() if s.is_visible()]
 
     def slider(self, label_starts: str) -> Slider:
         matches = [s for s in self.sliders if s.label.startswith(label_starts)]
@@ -280,3 +281,68 @@ class KernelProbe:
 
     def close(self):
         self.client.stop_channels()
+
+
+# --- what a student sees: key press → new pixels ------------------------------------------------------
+
+# Armed before a key press: a keydown listener notes performance.now(), then every animation frame hashes the
+# figure's canvas until it differs from what it showed when armed; window.__wdLatency gets the milliseconds
+# (-1 after 10 s without a change).
+_ARM_LATENCY = """canvas => {
+    window.__wdLatency = null;
+    const context = canvas.getContext('2d');
+    const hash = () => {
+        const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        let h = 0;
+        for (let i = 0; i < data.length; i += 28) h = (Math.imul(h, 31) + data[i]) | 0;
+        return h;
+    };
+    const before = hash();
+    document.addEventListener('keydown', () => {
+        const pressed = performance.now();
+        const poll = () => {
+            const now = performance.now();
+            if (hash() !== before) window.__wdLatency = now - pressed;
+            else if (now - pressed > 10000) window.__wdLatency = -1;
+            else requestAnimationFrame(poll);
+        };
+        requestAnimationFrame(poll);
+    }, {capture: true, once: true});
+}"""
+
+
+def key_to_pixels_ms(page, explorer: Explorer, slider: Slider, key: str) -> float:
+    """Press ``key`` on ``slider``; the milliseconds from the keydown to the first animation frame whose canvas
+    pixels differ (measured in the page). Raises if the figure did not change within 10 s."""
+    explorer.canvas.evaluate(_ARM_LATENCY)
+    slider.press(key)
+    page.wait_for_function("window.__wdLatency !== null", timeout=15_000, polling=50)
+    latency = page.evaluate("window.__wdLatency")
+    assert latency >= 0, f"{slider.label}: the figure did not change within 10 s of {key}"
+    return latency
+
+
+# Counts the distinct frames the canvas shows, one check per animation frame, for ``ms`` milliseconds.
+_COUNT_FRAMES = """([canvas, ms]) => new Promise(resolve => {
+    const context = canvas.getContext('2d');
+    const hash = () => {
+        const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        let h = 0;
+        for (let i = 0; i < data.length; i += 28) h = (Math.imul(h, 31) + data[i]) | 0;
+        return h;
+    };
+    let last = hash(), frames = 0;
+    const start = performance.now();
+    const poll = () => {
+        const h = hash();
+        if (h !== last) { frames += 1; last = h; }
+        if (performance.now() - start < ms) requestAnimationFrame(poll);
+        else resolve(frames);
+    };
+    requestAnimationFrame(poll);
+})"""
+
+
+def frames_painted(explorer: Explorer, seconds: float) -> int:
+    """How many new images the figure's canvas showed over ``seconds`` (measured in the page)."""
+    return explorer.canvas.evaluate(f"canvas => ({_COUNT_FRAMES})([canvas, {seconds * 1000}])")

@@ -12,6 +12,7 @@ from .dropout import N_TRAIN_CHOICES, DropoutExplorer, dropout_explorer
 from .losses import CoinExplorer, OutlierExplorer, coin_explorer, outlier_explorer
 from .momentum import MomentumExplorer, momentum_explorer
 from .optimizers import FUNCTIONS, OPTIMIZERS, OptimizerExplorer, optimizer_explorer
+from .play import Playground, playground
 from .schedules import SCHEDULES, ScheduleExplorer, schedule_explorer
 from .weight_decay import LAMBDA_CHOICES, WeightDecayExplorer, weight_decay_explorer
 
@@ -22,4 +23,5 @@ __all__ = [
     "optimizer_explorer", "weight_decay_explorer",
     "SCHEDULES", "ScheduleExplorer", "schedule_explorer",
     "MomentumExplorer", "momentum_explorer",
+    "Playground", "playground",
 ]

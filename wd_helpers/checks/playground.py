@@ -1,0 +1,62 @@
+"""Checkers for notebook 06, the playground."""
+
+from ._report import _report, checker
+
+SPIRAL_ACCURACY, SPIRAL_NEURONS = 0.95, 8
+
+
+def _history_of(answer):
+    """The PlaygroundHistory in the learner's answer (a history from train(), a Run, or the playground widget), or
+    (None, why not)."""
+    from ..playground import PlaygroundHistory, Run
+
+    if isinstance(answer, PlaygroundHistory):
+        return answer, None
+    if isinstance(answer, Run):
+        return answer.history, None
+    history = getattr(answer, "history", None)  # the Playground widget
+    if isinstance(history, PlaygroundHistory):
+        return history, None
+    if answer is None or answer is Ellipsis:
+        return None, "pass your run: the history that train(...) returns, or your playground (after training it)"
+    return None, (f"pass the history that train(...) returns (or a Run, or the playground), got "
+                  f"{type(answer).__name__}")
+
+
+@checker
+def check_small_spiral_net(answer) -> bool:
+    """Exercise: a network of at most 8 hidden neurons that reaches 95 % test accuracy on the spiral.
+
+    Accepts the history from ``train("spiral", ...)``, a ``Run`` or the playground itself. The run is trained again
+    from its own settings, so the accuracy is the one those settings give (a history edited by hand is refused)."""
+    from ..playground import train
+
+    history, why = _history_of(answer)
+    if history is None:
+        return _report(False, why)
+    settings = dict(history.settings)
+    if settings.get("dataset") != "spiral":
+        return _report(False, f"this run is on the {settings.get('dataset')!r} data: the exercise is the spiral "
+                              "(dataset='spiral')")
+    if settings.get("data") is not None:
+        return _report(False, "use the spiral that train('spiral', ...) draws (no data= of your own)")
+    neurons = sum(settings.get("layers", ()))
+    if neurons > SPIRAL_NEURONS:
+        return _report(False, f"{neurons} hidden neurons ({' + '.join(map(str, settings['layers']))}): at most "
+                              f"{SPIRAL_NEURONS} in all (input features are not neurons; they do not count)")
+    if history.diverged:
+        return _report(False, f"the run diverged at epoch {history.diverged_at}: lower the learning rate")
+    if not history.train_loss:
+        return _report(False, "the run has not trained yet: train it (epochs=...) first")
+    again = train(epochs=history.epochs, **settings)
+    if again.test_acc != history.test_acc or again.train_loss != history.train_loss:
+        return _report(False, "these numbers are not what train(...) gives for the run's own settings: pass the "
+                              "history as train returned it")
+    accuracy, train_accuracy = history.test_acc[-1], history.train_acc[-1]
+    if accuracy < SPIRAL_ACCURACY:
+        hint = (f" (training accuracy {100 * train_accuracy:.1f} %: the exercise asks for the test set's)"
+                if train_accuracy >= SPIRAL_ACCURACY else
+                "; try the sin features, or train longer with Adam")
+        return _report(False, f"test accuracy {100 * accuracy:.1f} % after {history.epochs} epochs, not yet "
+                              f"{100 * SPIRAL_ACCURACY:.0f} %{hint}")
+    return _report(True, f"{neurons} hidden neurons reach {100 * accuracy:.1f} % test accuracy on the spiral")
