@@ -64,6 +64,7 @@ CALLS = {  # checker name → how the notebook calls it with the learner's answe
     "check_stable_softmax": lambda a: checks.check_stable_softmax(a),
     "check_swap_prediction": lambda a: checks.check_swap_prediction(a, data=_data()),
     "check_small_spiral_net": lambda a: checks.check_small_spiral_net(a),
+    "check_gap_closed": lambda a: checks.check_gap_closed(a),
 }
 
 

@@ -59,3 +59,39 @@ def test_an_edited_history_is_refused(capsys):
 def test_garbage_is_answered_not_raised(capsys, garbage):
     ok, out = verdict(capsys, garbage)
     assert ok is False and out.startswith("✗ not yet:")
+
+
+# --- exercise 2: close the gap of §4 with one regulariser ----------------------------------------------------------
+
+from wd_helpers.checks import check_gap_closed  # noqa: E402
+from wd_helpers.checks.playground import GAP_SETTING  # noqa: E402
+
+BASE = {name: value for name, value in GAP_SETTING.items() if name != "dataset"}
+
+
+def gap_verdict(capsys, answer):
+    ok = check_gap_closed(answer)
+    return ok, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("regulariser", [dict(dropout=0.3), dict(penalty="l2", lambd=0.03)])
+def test_a_regulariser_that_closes_the_gap_is_accepted(capsys, regulariser):
+    ok, out = gap_verdict(capsys, train("circle", epochs=300, **BASE, **regulariser))
+    assert ok and out.startswith("✓ correct: gap 0.1"), out
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: train("circle", epochs=300, **BASE), "no regulariser"),
+    (lambda: train("circle", epochs=5, **dict(BASE, train_fraction=0.5), dropout=0.3), "more data would close it"),
+    (lambda: train("circle", epochs=300, **BASE, penalty="l2", lambd=0.01), "not yet below 0.25"),
+    (lambda: train("circle", epochs=100, **BASE, dropout=0.3), "train for 300 epochs"),
+    (lambda: train("xor", epochs=5, **BASE, dropout=0.3), "dataset='xor' (§4: 'circle')"),
+])
+def test_the_gap_exercise_names_the_mistake(capsys, answer, hint):
+    ok, out = gap_verdict(capsys, answer())
+    assert not ok and hint in out, out
+
+
+def test_too_strong_a_regulariser_is_named_underfitting(capsys):
+    ok, out = gap_verdict(capsys, train("circle", epochs=300, **BASE, penalty="l2", lambd=0.1))  # a constant output
+    assert not ok and "the test accuracy fell to 59.3 %" in out and "underfits" in out, out

@@ -285,11 +285,8 @@ class KernelProbe:
 
 # --- what a student sees: key press → new pixels ------------------------------------------------------
 
-# Armed before a key press: a keydown listener notes performance.now(), then every animation frame hashes the
-# figure's canvas until it differs from what it showed when armed; window.__wdLatency gets the milliseconds
-# (-1 after 10 s without a change).
-_ARM_LATENCY = """canvas => {
-    window.__wdLatency = null;
+# A hash of a canvas's pixels (every 7th pixel's red byte: any redraw changes it), for the two scripts below.
+_CANVAS_HASH = """
     const context = canvas.getContext('2d');
     const hash = () => {
         const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -297,7 +294,13 @@ _ARM_LATENCY = """canvas => {
         for (let i = 0; i < data.length; i += 28) h = (Math.imul(h, 31) + data[i]) | 0;
         return h;
     };
-    const before = hash();
+"""
+
+# Armed before a key press: a keydown listener notes performance.now(), then every animation frame hashes the
+# figure's canvas until it differs from what it showed when armed; window.__wdLatency gets the milliseconds
+# (-1 after 10 s without a change).
+_ARM_LATENCY = """canvas => {
+    window.__wdLatency = null;""" + _CANVAS_HASH + """    const before = hash();
     document.addEventListener('keydown', () => {
         const pressed = performance.now();
         const poll = () => {
@@ -323,15 +326,7 @@ def key_to_pixels_ms(page, explorer: Explorer, slider: Slider, key: str) -> floa
 
 
 # Counts the distinct frames the canvas shows, one check per animation frame, for ``ms`` milliseconds.
-_COUNT_FRAMES = """([canvas, ms]) => new Promise(resolve => {
-    const context = canvas.getContext('2d');
-    const hash = () => {
-        const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-        let h = 0;
-        for (let i = 0; i < data.length; i += 28) h = (Math.imul(h, 31) + data[i]) | 0;
-        return h;
-    };
-    let last = hash(), frames = 0;
+_COUNT_FRAMES = """([canvas, ms]) => new Promise(resolve => {""" + _CANVAS_HASH + """    let last = hash(), frames = 0;
     const start = performance.now();
     const poll = () => {
         const h = hash();

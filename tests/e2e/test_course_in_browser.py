@@ -198,6 +198,27 @@ def test_key_press_to_new_pixels(lab, lab_page, notebook):
     no_errors_anywhere(page, lab)
 
 
+def play_then_pause(page, explorer: Explorer, where: str):
+    """Press ▶ on a playground: the epoch counter runs and the figure paints ≥ 10 new frames a second; press ❚❚: both
+    stop. Returns the paused epoch and image."""
+    root = explorer.root
+    epoch = lambda: int(root.locator(".widget-label", has_text="epoch").first.inner_text().split()[-1])  # noqa: E731
+    start_epoch = epoch()
+    root.locator(".widget-play button").first.click()  # ▶
+    page.wait_for_timeout(500)  # the first ticks
+    seconds = 4
+    frames = frames_painted(explorer, seconds)
+    assert epoch() > start_epoch
+    record_latencies(f"{where}: frames painted per second while playing", [frames / seconds])
+    assert frames / seconds >= 10, f"{where}: {frames / seconds:.1f} frames/s while playing"
+    root.locator(".widget-play button").nth(1).click()  # ❚❚
+    page.wait_for_timeout(600)  # a tick already under way
+    paused_epoch, paused = epoch(), explorer.png()
+    page.wait_for_timeout(1500)
+    assert epoch() == paused_epoch and explorer.png() == paused, f"{where}: the playground trained on after pause"
+    return paused_epoch, paused
+
+
 def test_playground_plays_pauses_steps_and_redraws(lab, lab_page):
     """Notebook 06's playground in JupyterLab: play paints new frames (≥ 10 a second), pause stops them, step trains
     one epoch, and a slider move starts a new run and redraws."""
@@ -211,21 +232,8 @@ def test_playground_plays_pauses_steps_and_redraws(lab, lab_page):
     root.scroll_into_view_if_needed()
     epoch = lambda: int(root.locator(".widget-label", has_text="epoch").first.inner_text().split()[-1])  # noqa: E731
     explorer.settled_png(what="the playground before play")
-    start_epoch = epoch()
 
-    root.locator(".widget-play button").first.click()  # ▶
-    page.wait_for_timeout(500)  # the first ticks
-    seconds = 4
-    frames = frames_painted(explorer, seconds)
-    assert epoch() > start_epoch
-    record_latencies("06_playground.ipynb: frames painted per second while playing", [frames / seconds])
-    assert frames / seconds >= 10, f"{frames / seconds:.1f} frames/s while playing"
-
-    root.locator(".widget-play button").nth(1).click()  # ❚❚
-    page.wait_for_timeout(600)  # a tick already under way
-    paused_epoch, paused = epoch(), explorer.png()
-    page.wait_for_timeout(1500)
-    assert epoch() == paused_epoch and explorer.png() == paused, "the playground trained on after pause"
+    paused_epoch, paused = play_then_pause(page, explorer, "06_playground.ipynb in JupyterLab")
 
     root.locator("button", has_text="step").first.click()
     until(lambda: epoch() == paused_epoch + 1, timeout=10, message="step did not train one epoch")
@@ -507,3 +515,17 @@ def test_presenter_lesson_dashboard_hides_code_and_printouts_and_responds(voila,
     exercise_slider(explorer, explorer.slider("weight decay"), "Voilà: λ")
     root.screenshot(path=ARTIFACTS / "voila-weight-decay-explorer.png")
     no_errors_anywhere(dashboard, voila)
+
+
+def test_presenter_playground_lesson_plays_in_its_dashboard(voila, voila_page):
+    """`make present` shows notebook 06 as a dashboard: its playground plays and pauses there as in JupyterLab."""
+    page = voila_page
+    page.goto(voila.at("/voila/render/notebooks/06_playground.ipynb"), wait_until="commit")  # it streams cells
+    roots = page.locator(".jp-OutputArea-output").filter(has=page.locator(".widget-play"))
+    roots.first.wait_for(timeout=180_000)  # Voilà runs the whole notebook first
+    assert roots.count() == 1 and page.locator(".jp-CodeCell .jp-InputArea, .cm-editor").count() == 0
+    explorer = Explorer(roots.first)
+    explorer.root.scroll_into_view_if_needed()
+    explorer.settled_png(what="the dashboard's playground")
+    play_then_pause(page, explorer, "06_playground.ipynb in Voilà")
+    no_errors_anywhere(page, voila)

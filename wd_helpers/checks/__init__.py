@@ -14,7 +14,7 @@ from .likelihoods import check_kl_batchmean, check_pos_weight, check_weighted_me
 from .momentum import check_critical_beta, check_momentum_rate, check_optimal_momentum
 from .losses import LOSS_FOR_TASK, check_entropy, check_loss_for_task, check_stable_cross_entropy
 from .optimizers import check_fastest_optimizer, check_largest_stable_lr, check_momentum_step
-from .playground import check_small_spiral_net
+from .playground import check_gap_closed, check_small_spiral_net
 from .schedules import check_cosine_schedule, check_lowest_floor, check_scaled_lr
 from .weight_decay import check_best_lambda, check_frobenius_penalty, check_l1_penalty, check_norm_limit
 
@@ -25,7 +25,7 @@ __all__ = [
     "check_largest_stable_lr", "check_loss_for_task", "check_momentum_step", "check_norm_limit",
     "check_output_activation", "check_sigmoid_derivative", "check_stable_cross_entropy", "check_stable_softmax",
     "check_swap_prediction",
-    "check_he_uniform", "check_he_variance", "check_small_spiral_net",
+    "check_he_uniform", "check_he_variance", "check_small_spiral_net", "check_gap_closed",
     "check_dropout_penalty", "check_gaussian_std", "check_mc_predict",
     "check_cosine_schedule", "check_lowest_floor", "check_scaled_lr",
     "check_kl_batchmean", "check_pos_weight", "check_weighted_mean",

@@ -60,3 +60,52 @@ def check_small_spiral_net(answer) -> bool:
         return _report(False, f"test accuracy {100 * accuracy:.1f} % after {history.epochs} epochs, not yet "
                               f"{100 * SPIRAL_ACCURACY:.0f} %{hint}")
     return _report(True, f"{neurons} hidden neurons reach {100 * accuracy:.1f} % test accuracy on the spiral")
+
+
+# notebook 06 §4's setting: a wide network on 50 noisy points of the circle (what the exercise must keep)
+GAP_SETTING = dict(dataset="circle", noise=0.3, train_fraction=0.1, layers=(8, 8, 8), optimizer="Adam", lr=0.03)
+GAP_LIMIT, GAP_ACCURACY, GAP_EPOCHS = 0.25, 0.85, 300
+_REGULARISERS = ("penalty", "lambd", "dropout")
+
+
+@checker
+def check_gap_closed(answer) -> bool:
+    """Exercise: on §4's setting, one regulariser and its strength that bring the gap (test − train loss) below
+    0.25 after 300 epochs, with the test accuracy still at least 85 %. Accepts the history from ``train``, a Run or
+    the playground; the run is trained again from its own settings."""
+    from ..playground import train
+
+    history, why = _history_of(answer)
+    if history is None:
+        return _report(False, why)
+    settings = dict(history.settings)
+    changed = [name for name, value in GAP_SETTING.items() if settings.get(name) != value]
+    if changed:
+        shown = ", ".join(f"{name}={settings.get(name)!r} (§4: {GAP_SETTING[name]!r})" for name in changed)
+        more_data = " – more data would close it too, but the exercise is the regulariser" \
+            if "train_fraction" in changed else ""
+        return _report(False, f"keep §4's setting and change only the regulariser: {shown}{more_data}")
+    if settings.get("data") is not None:
+        return _report(False, "use the circle that train('circle', ...) draws (no data= of your own)")
+    rates = settings.get("dropout", 0.0)
+    rates = rates if isinstance(rates, tuple) else (rates,)
+    regularised = settings.get("penalty", "none") != "none" and settings.get("lambd", 0.0) > 0 or any(rates)
+    if not regularised:
+        return _report(False, "no regulariser: set penalty='l1' or 'l2' with lambd > 0, or dropout > 0")
+    if history.diverged:
+        return _report(False, f"the run diverged at epoch {history.diverged_at}")
+    if history.epochs != GAP_EPOCHS:
+        return _report(False, f"train for {GAP_EPOCHS} epochs (epochs={GAP_EPOCHS}), as in §4; this run has "
+                              f"{history.epochs}: a gap measured earlier is not the same question")
+    again = train(epochs=history.epochs, **settings)
+    if again.test_loss != history.test_loss or again.train_loss != history.train_loss:
+        return _report(False, "these numbers are not what train(...) gives for the run's own settings: pass the "
+                              "history as train returned it")
+    gap, accuracy = history.gap, history.test_acc[-1]
+    if gap >= GAP_LIMIT:
+        return _report(False, f"gap {gap:.3f} (test loss {history.test_loss[-1]:.3f} − train loss "
+                              f"{history.train_loss[-1]:.3f}): not yet below {GAP_LIMIT}; regularise more")
+    if accuracy < GAP_ACCURACY:
+        return _report(False, f"the gap is {gap:.3f}, but the test accuracy fell to {100 * accuracy:.1f} % (train loss "
+                              f"{history.train_loss[-1]:.3f}): too strong, the network underfits; regularise less")
+    return _report(True, f"gap {gap:.3f} (from ~1.07 without a regulariser), test accuracy {100 * accuracy:.1f} %")

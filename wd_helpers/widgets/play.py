@@ -153,8 +153,8 @@ class LayersControl(_Composite):
         self.count.value = f"{len(self.value)}"
         rows = []
         for i, width in enumerate(self.value):
-            minus = widgets.Button(description="−", layout=widgets.Layout(width="30px"))
-            plus = widgets.Button(description="+", layout=widgets.Layout(width="30px"))
+            minus = widgets.Button(description="−", layout=widgets.Layout(width="36px"))
+            plus = widgets.Button(description="+", layout=widgets.Layout(width="36px"))
             minus.on_click(lambda _b, i=i: self._change(i, -1))
             plus.on_click(lambda _b, i=i: self._change(i, +1))
             rows.append(widgets.HBox([minus, widgets.Label(f"{width}"), plus]))
@@ -181,7 +181,7 @@ class DropoutControl(_Composite):
     """A dropout rate for each hidden layer (a slider per layer); ``value`` is the rates, one per layer."""
 
     def __init__(self, *, name="dropout", value=(0.0, 0.0)):
-        self.sliders = [FloatSlider(name=f"dropout[{i}]", value=0.0, **DROPOUT_SLIDER, description=f"dropout {i + 1}",
+        self.sliders = [FloatSlider(name=f"dropout[{i}]", value=0.0, **DROPOUT_SLIDER, description=f"layer {i + 1}",
                                     continuous_update=False, style=STYLE, layout=widgets.Layout(width="190px"))
                         for i in range(pg.MAX_LAYERS)]
         for slider in self.sliders:
@@ -241,7 +241,7 @@ class Playground(Explorer):
         slider = dict(style=STYLE, layout=widgets.Layout(width="260px"), continuous_update=False)
         controls = {
             "dataset": ToggleButtons(name="dataset", options=list(pg.DATASETS), value=dataset,
-                                     description="data", style={"button_width": "64px", **STYLE}),
+                                     description="data", style={"button_width": "62px", **STYLE}),
             "noise": FloatSlider(name="noise", value=noise, **NOISE_SLIDER, description="noise", **slider),
             "train_fraction": FloatSlider(name="train_fraction", value=train_fraction, **FRACTION_SLIDER,
                                           description="training share", **slider),
@@ -283,17 +283,19 @@ class Playground(Explorer):
         self.run = None
         self.a = self._drawn_a = None  # the frozen run: {settings, history, surface, points}, or None
         self._last_frame = 0.0
-        super().__init__(controls, figsize=(11, 4.4))
+        super().__init__(controls, figsize=(9.4, 4.0))  # 940 px: JupyterLab's output width in a 1400 px window
         self._build_figure()
+        row = lambda *children: widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap"))  # noqa: E731
         self.widget = widgets.VBox([
-            widgets.HBox([self.play, buttons["step"], buttons["reset"], buttons["regenerate"], self.epoch_label]),
-            widgets.HBox([controls["dataset"], controls["noise"], controls["train_fraction"], controls["batch_size"]]),
+            row(self.play, buttons["step"], buttons["reset"], buttons["regenerate"], self.epoch_label),
+            row(controls["dataset"], controls["noise"]),
+            row(controls["train_fraction"], controls["batch_size"]),
             controls["features"],
-            widgets.HBox([controls["layers"]]),
-            widgets.HBox([widgets.Label("dropout per hidden layer"), controls["dropout"]]),
-            widgets.HBox([controls["activation"], controls["penalty"], controls["lambd"]]),
-            widgets.HBox([controls["optimizer"], controls["lr"], buttons["freeze as A"], buttons["clear A"],
-                          buttons["reproduce in code"]]),
+            controls["layers"],
+            row(widgets.Label("dropout"), controls["dropout"]),
+            row(controls["activation"], controls["penalty"], controls["lambd"]),
+            row(controls["optimizer"], controls["lr"]),
+            row(buttons["freeze as A"], buttons["clear A"], buttons["reproduce in code"]),
             self.status, self.live.view, self.code,
         ])
         self._on_change()
@@ -311,8 +313,11 @@ class Playground(Explorer):
         # "nearest": each grid cell a flat square; smoothing them cost 2 ms a frame and made the PNG 60 % larger
         self.surface_image = ax_surface.imshow(blank, extent=extent, origin="lower", cmap=SURFACE_CMAP, vmin=0, vmax=1,
                                                interpolation="nearest", aspect="equal")
-        self.train_points = ax_surface.scatter([], [], s=14, edgecolors="white", linewidths=0.6)
-        self.test_points = ax_surface.scatter([], [], s=14, edgecolors="black", linewidths=0.6)
+        # one marker line per (split, class): Agg stamps a line's markers from one cached bitmap, 10× cheaper per
+        # frame than a scatter's per-point paths (the points are redrawn over the surface on every frame)
+        self.points = {(split, label): ax_surface.plot([], [], "o", ms=3.8, color=CLASS_COLORS[label],
+                                                       mec="white" if split == "train" else "black", mew=0.6)[0]
+                       for split in ("train", "test") for label in (0, 1)}
         ax_surface.set(xlim=(-6, 6), ylim=(-6, 6), xticks=[-6, 0, 6], yticks=[-6, 0, 6])
         ax_surface.set_title("output (white edge: train, black: test)", fontsize="small")
         self.neuron_image = ax_neurons.imshow(np.full((1, 1), np.nan), cmap=SURFACE_CMAP, vmin=-1, vmax=1,
@@ -337,7 +342,7 @@ class Playground(Explorer):
         ax_loss.set_title("loss per epoch (shaded: the train–test gap)", fontsize="small")
         # redrawn every frame: the output, the points over it, the neurons, the curves (the numbers are in the status
         # line: a figure title costs 5 ms a frame). A's panel and curves change only on freeze / clear: background.
-        self.live.animate([self.surface_image, self.train_points, self.test_points, self.neuron_image,
+        self.live.animate([self.surface_image, *self.points.values(), self.neuron_image,
                            self.train_line, self.test_line, self.gap])
 
     # --- training -----------------------------------------------------------------------------------
@@ -474,10 +479,10 @@ class Playground(Explorer):
         self.surface_image.set_data(probs.numpy())
         if data_changed:
             data = run.data
-            self.train_points.set_offsets(data.X_train.numpy())
-            self.train_points.set_facecolors([CLASS_COLORS[int(y)] for y in data.y_train.tolist()])
-            self.test_points.set_offsets(data.X_test.numpy())
-            self.test_points.set_facecolors([CLASS_COLORS[int(y)] for y in data.y_test.tolist()])
+            for split, X, y in (("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test)):
+                for label in (0, 1):
+                    chosen = X[y == label].numpy()
+                    self.points[split, label].set_data(chosen[:, 0], chosen[:, 1])
         self.neuron_image.set_data(self._neuron_mosaic())
         epochs = np.arange(1, len(history.train_loss) + 1)
         self.train_line.set_data(epochs, history.train_loss)
