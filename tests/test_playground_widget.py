@@ -178,6 +178,24 @@ def test_reproduce_gives_the_numbers_on_screen():
     shown.close()
 
 
+def test_the_status_says_what_would_otherwise_be_silent(pg):
+    pg.set(penalty="l2")
+    assert "L2 with λ = 0: the penalty is off" in pg.status.value
+    pg.set(optimizer="AdamW")
+    assert "AdamW&#x27;s decoupled weight decay 0.01" in pg.status.value  # (HTML-escaped)
+    pg.controls["layers"].value = ()
+    assert pg.ax_neurons.get_title() == "no hidden layer"
+
+
+def test_reproduce_of_a_diverged_run_diverges_the_same_way():
+    shown = playground(features=("x1^2", "x2^2"), activation="linear", lr=1.0)
+    shown.step(3)
+    namespace = {}
+    exec(shown.reproduce(), namespace)
+    assert shown.history.diverged and namespace["history"].diverged_at == shown.history.diverged_at
+    shown.close()
+
+
 def test_a_diverging_run_says_so_and_stops_playing():
     shown = playground(features=("x1^2", "x2^2"), activation="linear", lr=1.0)
     shown.play.playing = True

@@ -33,7 +33,7 @@ from ._controls import Dropdown, FloatSlider, IntSlider, SelectionSlider, Toggle
 from ._live import Explorer, log_choices
 
 SURFACE_RES, NEURON_RES = 60, 16  # grid points per side: the output's surface, each neuron's thumbnail
-FRAME_BUDGET_S = 0.025  # per tick of the Play widget: train for about half of it (at least one epoch), then draw
+FRAME_BUDGET_S = 0.016  # per tick of the Play widget: train for about half of it (at least one epoch), then draw
 # A control change starts a new run; if the old one had trained at most this many epochs, the new one is trained as
 # far at once (~4 ms an epoch): a paused learner sees what the knob does at the same epoch. Past it: epoch 0.
 REPLAY_EPOCHS = 20
@@ -466,7 +466,7 @@ class Playground(Explorer):
         arguments = ", ".join(f"{name}={value!r}" for name, value in settings.items()
                               if name not in ("epochs", "data") and (name == "seed" or value != defaults.get(name)))
         return ("from wd_helpers.playground import train\n\n"
-                f"history = train({dataset!r}, {arguments}, epochs={self.run.history.epochs})")
+                f"history = train({dataset!r}, {arguments}, epochs={self.run.epoch})")  # (a diverged run: its last epoch too)
 
     def _show_code(self):
         self.code.value = f"<pre style='font-size: 12px; white-space: pre-wrap'>{html.escape(self.reproduce())}</pre>"
@@ -509,6 +509,10 @@ class Playground(Explorer):
     def _neuron_mosaic(self) -> np.ndarray:
         """Each hidden neuron's output over the plane: one column of thumbnails per layer, NaN (white) between."""
         layers = self.run.neuron_surfaces(NEURON_RES)
+        title = "each hidden neuron\n(columns: layers)" if layers else "no hidden layer"
+        if self.ax_neurons.get_title() != title:
+            self.ax_neurons.set_title(title, fontsize="small")
+            self.live.invalidate()
         if not layers:
             return np.full((1, 1), np.nan)
         rows, cell = max(len(layer) for layer in layers), NEURON_RES + 2
@@ -553,6 +557,11 @@ class Playground(Explorer):
         else:
             text = (f"epoch {history.epochs}: train loss {_last(history.train_loss)}, test loss {_last(history.test_loss)}"
                     f", gap {history.gap:+.3f}; test accuracy {_percent(history.test_acc)}")
+        settings = history.settings
+        if settings["penalty"] != "none" and settings["lambd"] == 0:
+            text += f"  ({settings['penalty'].upper()} with λ = 0: the penalty is off)"
+        if settings["optimizer"] == "AdamW":
+            text += f"  (AdamW's decoupled weight decay {settings['weight_decay']:g})"
         if self.a is not None and history.test_loss:
             a = self.a["history"]
             text += f"  (A: test loss {_last(a.test_loss)})"
