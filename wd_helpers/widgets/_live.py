@@ -328,8 +328,9 @@ class Explorer:
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
             self._cache.move_to_end(key)
-            self.draw(key, result)
-            self.live.redraw()
+            with self.status.hold_sync():  # the status line's update is sent after the new frame, not before it
+                self.draw(key, result)
+                self.live.redraw()
             self.redraw_count += 1
             self.last_error = None
         except Exception as error:  # a failed retrain must not break the widget: say what happened

@@ -501,9 +501,9 @@ class Playground(Explorer):
         if shown > xmax or (shown < xmax / 4 and xmax > 50):  # the epoch axis grows (and shrinks after a reset)
             self.ax_loss.set_xlim(0, max(50, 2 ** math.ceil(math.log2(max(shown, 1) * 1.25))))
             self.live.invalidate()
-        self._describe()
-        self.live.redraw()
+        self.live.redraw()  # the frame first; the status line and the epoch counter after it
         self.redraw_count += 1
+        self._describe()
         self.epoch_label.value = f"epoch {history.epochs}"
 
     def _neuron_mosaic(self) -> np.ndarray:
