@@ -51,6 +51,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_weight_decay.py
 	$(BIN)/python benchmarks/bench_optimizer_explorer.py
 	$(BIN)/python benchmarks/bench_dropout_explorer.py
+	@# what a student sees, in Chromium: key press → new pixels, frames while playing, a presenter page's first
+	@# interaction; here a missed target fails (in `make test` these tests only record and report)
+	WD_E2E_TARGETS=1 $(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e -k "key_press or plays or presenter_explorer_page"
 
 clean:
 	rm -rf $(VENV) .pytest_cache wd_helpers.egg-info
