@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: lab test bench present install clean
+.PHONY: lab test bench present install clean hub hub-proxy bench-class
 
 # A classroom server is shared: with another busy process on the machine, PyTorch's OpenMP threads
 # spin-wait for the busy core and a notebook's own tensor code ran 15x slower (measured: 100 forward
@@ -21,7 +21,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt jupyter/overrides.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,hub]"
 	@mkdir -p $(LAB_SETTINGS)
 	cp jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
 	@touch $(STAMP)
@@ -41,8 +41,28 @@ lab: $(STAMP)
 present: $(STAMP)
 	JUPYTER_PATH=$(CURDIR)/presenter/jupyter $(BIN)/voila $(CURDIR) --Voila.config_file_paths=presenter $(VOILA_ARGS)
 
+# Teaching a class: the course on a real JupyterHub on this machine (hub/jupyterhub_config.py says what it is and why
+# it is only a try-out). It prints the URL and how to sign in; HUB_ARGS e.g. "--port 8010". JupyterHub's proxy,
+# configurable-http-proxy, comes from npm (hub/package-lock.json): Node.js and npm are needed (apt-get install nodejs npm).
+HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
+
+hub-proxy: $(HUB_PROXY)
+
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+hub: $(STAMP) $(HUB_PROXY)
+	$(BIN)/python hub/course_hub.py serve $(HUB_ARGS)
+
+# N simulated students (1, 2, 4, 8, 16) on that hub, each moving notebook 04's sliders: latency, memory, CPU per N
+bench-class: $(STAMP) $(HUB_PROXY)
+	$(BIN)/python benchmarks/bench_class.py $(BENCH_CLASS_ARGS)
+
 # tests/e2e drive Chromium (/usr/bin/chromium) through JupyterLab and Voilà; skipped without it
 test: $(STAMP)
+	@# the class tests on JupyterHub need its proxy from npm: installed when npm is here, else those tests say why they skip
+	-@$(MAKE) --no-print-directory hub-proxy
 	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
 
 # bench_all: every target in one process and one table; then each topic's details
@@ -56,4 +76,4 @@ bench: $(STAMP)
 	WD_E2E_TARGETS=1 $(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e -k "key_press or plays or presenter_explorer_page"
 
 clean:
-	rm -rf $(VENV) .pytest_cache wd_helpers.egg-info
+	rm -rf $(VENV) .pytest_cache wd_helpers.egg-info hub/node_modules

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+CONDA_NAMES = {"pytorch": "torch", "jupyterhub-singleuser": "jupyterhub"}  # conda-forge name -> PyPI name
 LAYERS = {
     "device": 0,
     "validate": 0, "threads": 0,
@@ -30,7 +30,8 @@ def split_requirement(text):
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = dict(map(split_requirement, project["dependencies"] + project["optional-dependencies"]["dev"]))
+    extras = project["optional-dependencies"]
+    pip = dict(map(split_requirement, project["dependencies"] + extras["dev"] + extras["hub"]))
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(
         split_requirement(dep) for dep in env["dependencies"]
@@ -42,7 +43,8 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 
 def test_package_requirements_are_ranges_not_pins():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = project["optional-dependencies"]
+    for requirement in project["dependencies"] + extras["dev"] + extras["hub"]:
         assert "==" not in requirement, requirement
     assert "torch==2.13.0" in (ROOT / "constraints.txt").read_text()  # our machines: the CPU wheel
 
