@@ -3,7 +3,6 @@ running. Needs configurable-http-proxy from npm (`make hub-proxy`, which `make t
 skipped without it, with the reason."""
 
 import json
-import os
 import re
 import subprocess
 import sys

@@ -78,10 +78,19 @@ def open_notebook(page, lab, name):
 
 def run_all_cells(page, *, timeout=RUN_TIMEOUT):
     """Run → Run All Cells, as a student would, and wait until nothing is queued or running."""
+    start_run_all(page)
+    wait_until_run(page, timeout=timeout)
+
+
+def start_run_all(page):
+    """Run → Run All Cells, without waiting (several students' pages can then run at once)."""
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
-    # finished: the first cell has run, no [*] prompt is left and the kernel is idle (the notebook
-    # opened with no outputs; after an error, later cells stay unrun)
+
+
+def wait_until_run(page, *, timeout=RUN_TIMEOUT):
+    """Wait until Run All has finished: the first cell has run, no [*] prompt is left and the kernel is idle (the
+    notebook opened with no outputs; after an error, later cells stay unrun)."""
     page.wait_for_function(
         """() => {
             const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
