@@ -14,13 +14,16 @@ student's process has as its working folder or in its command line) is killed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -42,6 +45,19 @@ def proxy_missing() -> str | None:
     if not PROXY.exists():
         return f"configurable-http-proxy is not installed at {PROXY}: {INSTALL_PROXY}"
     return None
+
+
+def runtime_root(state: Path) -> Path:
+    """Where the students of the hub kept in ``state`` have their runtime folders: a short path under /tmp, as a Unix
+    socket's path (a kernel's, with ``--KernelManager.transport=ipc``) must stay under 108 bytes."""
+    return Path(tempfile.gettempdir(), f"wdhub-{hashlib.sha1(str(Path(state).resolve()).encode()).hexdigest()[:8]}")
+
+
+def student_runtime(state: Path, name: str) -> Path:
+    """A student's runtime folder (their server's and kernels' connection files and sockets), private to the hub's user."""
+    folder = runtime_root(state) / hashlib.sha1(name.encode()).hexdigest()[:8]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 def free_port() -> int:
@@ -114,6 +130,7 @@ class CourseHub:
                 pass
         for pid in [self.process.pid, *self.leftover_pids()]:
             _kill(pid)
+        shutil.rmtree(runtime_root(self.state), ignore_errors=True)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -122,7 +139,8 @@ class CourseHub:
         self.process = None
 
     def leftover_pids(self) -> list[int]:
-        """Processes the hub started: its proxy, and anything working in or naming the state folder (servers, kernels)."""
+        """Processes the hub started: its proxy, and anything working in or naming the state folder or the students'
+        runtime folders (servers, kernels)."""
         pids = set()
         proxy_pid = self.state / "proxy.pid"
         if proxy_pid.exists():
@@ -130,11 +148,13 @@ class CourseHub:
                 pids.add(int(proxy_pid.read_text().strip()))
             except ValueError:
                 pass
-        state = str(self.state)
+        state, runtime = str(self.state), str(runtime_root(self.state))
         for proc in Path("/proc").glob("[0-9]*"):
             try:
-                if alive(int(proc.name)) and (os.readlink(proc / "cwd").startswith(state)
-                        or state in (proc / "cmdline").read_bytes().decode(errors="replace")):
+                if not alive(int(proc.name)):
+                    continue
+                command = (proc / "cmdline").read_bytes().decode(errors="replace")
+                if os.readlink(proc / "cwd").startswith(state) or state in command or runtime in command:
                     pids.add(int(proc.name))
             except OSError:
                 continue
@@ -211,6 +231,15 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def nbgitpuller_link(hub_url: str, repo: str, *, notebook: str = "04_weight_decay.ipynb", branch: str = "main") -> str:
+    """The link that hands a class the course through nbgitpuller: a student who follows it signs in, gets (or
+    updates, merging with their own changes) a clone of ``repo`` in their home, and lands on ``notebook``."""
+    folder = repo.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1]  # named explicitly: not "wd-course.git"
+    query = urllib.parse.urlencode({"repo": repo, "branch": branch, "targetpath": folder,
+                                    "urlpath": f"lab/tree/{folder}/notebooks/{notebook}"})
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
 def _kill(pid: int):

@@ -27,6 +27,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from course_hub import student_runtime  # noqa: E402
 ROOT = HERE.parent
 NOTEBOOKS = ROOT / "notebooks"
 STATE = Path(os.environ.get("WD_HUB_STATE", HERE / "state")).resolve()
@@ -78,9 +80,23 @@ c.Spawner.args = [
     # a classroom network may reach nothing outside: no news or update checks from each student's JupyterLab
     "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     *(["--allow-root"] if os.geteuid() == 0 else []),  # containers and CI machines run as root
+    # kernels talk to their server over Unix sockets, not TCP ports: with dozens of servers on one machine starting
+    # kernels at once, a port chosen free was taken before the kernel bound it ("Address already in use", five
+    # restarts, a kernel lost: measured with 48 students). Sockets are also closed to other users of the machine.
+    "--KernelManager.transport=ipc",
 ]
-# every kernel a student starts inherits these (the Makefile's reasons: a busy core must not slow a kernel 15×)
-c.Spawner.environment = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+
+
+def runtime_dir(spawner) -> str:
+    """The student's runtime folder (connection files, kernels' sockets): short, for the sockets' paths."""
+    return str(student_runtime(STATE, spawner.user.name))
+
+
+c.Spawner.environment = {
+    # every kernel a student starts inherits it (the Makefile's reasons: a busy core must not slow a kernel 15×)
+    "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+    "JUPYTER_RUNTIME_DIR": runtime_dir,
+}
 # a class arrives at once: on two cores sixteen servers take a while to import JupyterLab and answer
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180

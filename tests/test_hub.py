@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hub"))
 
-from course_hub import CourseHub, alive, proxy_missing  # noqa: E402
+from course_hub import CourseHub, alive, nbgitpuller_link, proxy_missing, runtime_root, student_runtime  # noqa: E402
 
 requests = pytest.importorskip("requests")
 pytestmark = pytest.mark.skipif(proxy_missing() is not None, reason=str(proxy_missing()))
@@ -60,8 +61,13 @@ def test_a_student_signs_in_with_the_class_password_and_gets_the_course(hub):
     xsrf = {"X-XSRFToken": session.cookies.get("_xsrf", path="/user/ada/")}  # the server's own, beside the hub's
     kernel = session.post(f"{hub.url}/user/ada/api/kernels", json={"name": "python3"}, headers=xsrf, timeout=60).json()
     pid = next(pid for pid in hub.leftover_pids() if kernel["id"] in Path(f"/proc/{pid}/cmdline").read_text())
-    python = Path(Path(f"/proc/{pid}/cmdline").read_text().split("\0")[0])
+    argv = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+    python = Path(argv[0])
     assert python.parent == Path(sys.prefix, "bin") and python.name.startswith("python")  # this environment's
+    # over Unix sockets in the student's own runtime folder, not TCP ports that many servers could race for
+    connection = Path(argv[argv.index("-f") + 1])
+    assert connection.parent == student_runtime(hub.state, "ada")
+    assert json.loads(connection.read_text())["transport"] == "ipc"
     environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     assert b"OMP_WAIT_POLICY=PASSIVE" in environment  # a busy core must not slow a student's kernel 15x (Makefile)
     assert not [v for v in environment if v.startswith(b"MPLBACKEND=")]  # %matplotlib widget must choose ipympl
@@ -105,6 +111,54 @@ def test_a_students_own_work_is_kept_when_their_server_restarts(hub):
     assert not list(server.home.glob(".*.partial"))
 
 
+def test_a_small_class_two_students_move_a_slider_each_on_their_own_kernel(hub):
+    """`make bench-class` in small: two students on the hub run notebook 04's explorer through the widget protocol
+    and move one slider each; each gets a new frame from their own kernel, under their own server."""
+    from class_load import Student, run_class
+
+    servers = [hub.spawn(name) for name in ("gus", "hal")]
+    students = [Student(s.name, s.url, s.token) for s in servers]
+    result = run_class(students, moves_per_student=1, pace=(0.0, 0.2), watch=hub.pids())
+    assert [len(s.latencies_ms) for s in result.students] == [1, 1]
+    assert all(ms > 0 for ms in result.latencies())
+    assert len({s.server_pid for s in result.students}) == 2  # a server each: nobody shares a kernel or a server
+    for student, server in zip(result.students, servers):
+        cwd = Path(f"/proc/{student.server_pid}/cwd").resolve()
+        assert cwd == server.home.resolve(), f"{student.name}'s kernel runs under another student's server ({cwd})"
+        assert student.omp_wait_policy == "PASSIVE"
+    # each move's frame came from the student's own kernel, answering that student's own message
+    assert all(s.last_frame is not None and s.last_frame.parent == s.last_move_id for s in students)
+    assert {"hub", "proxy", "kernels"} <= set(result.cpu_percent)
+
+
+def test_an_nbgitpuller_link_hands_a_student_the_course(hub, tmp_path):
+    """The link format the README gives, followed on this hub, with a local repository standing in for GitHub."""
+    repo = tmp_path / "wd-course"
+    (repo / "notebooks").mkdir(parents=True)
+    (repo / "notebooks" / "04_weight_decay.ipynb").write_bytes((ROOT / "notebooks" / "04_weight_decay.ipynb").read_bytes())
+    git = ["git", "-C", str(repo), "-c", "user.name=course", "-c", "user.email=course@example.org"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the course"], check=True)
+
+    link = nbgitpuller_link(hub.url, f"file://{repo}.git", notebook="04_weight_decay.ipynb")
+    assert link.startswith(f"{hub.url}/hub/user-redirect/git-pull?repo=file%3A%2F%2F")
+    (repo.parent / "wd-course.git").symlink_to(repo)  # served as .../wd-course.git, as GitHub's URLs end
+    session, _ = sign_in(hub, "fay", hub.password)
+    page = session.get(link, timeout=60)
+    assert page.status_code == 200 and page.url.startswith(f"{hub.url}/user/fay/git-pull?"), page.url
+    # what the page's script does next: stream the pull, then open urlpath
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
+    events = session.get(f"{hub.url}/user/fay/git-pull/api", params={k: query[k] for k in ("repo", "branch", "targetpath")},
+                         stream=True, timeout=120)
+    phases = [json.loads(line[len("data:"):])["phase"] for line in events.iter_lines(decode_unicode=True)
+              if line.startswith("data:")]
+    assert phases[-1] == "finished", phases
+    opened = session.get(f"{hub.url}/user/fay/api/contents/{query['urlpath'].removeprefix('lab/tree/')}", timeout=30)
+    assert opened.status_code == 200 and opened.json()["type"] == "notebook"
+    assert (hub.state / "home" / "fay" / "wd-course" / "notebooks" / "04_weight_decay.ipynb").exists()
+
+
 def test_stopping_the_hub_stops_every_server_and_kernel(tmp_path):
     hub = CourseHub(tmp_path).start()
     try:
@@ -117,6 +171,7 @@ def test_stopping_the_hub_stops_every_server_and_kernel(tmp_path):
         hub.stop()
     assert [pid for pid in running if alive(pid)] == []
     assert hub.leftover_pids() == []
+    assert not runtime_root(hub.state).exists()  # the students' sockets and connection files are gone too
 
 
 @pytest.mark.parametrize("argv, message", [
