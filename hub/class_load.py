@@ -439,6 +439,10 @@ class Student:
             self._replies[parent] = content
         elif kind == "status" and content["execution_state"] == "idle":
             self._idle.add(parent)
+        elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
+            # the kernel died (JupyterLab says "kernel restarting"): its explorer is gone, so whoever waits fails now,
+            # not after their timeout
+            self._reader_error = RuntimeError(f"the kernel died (the server reports it {content['execution_state']})")
         elif kind == "comm_open" and content.get("target_name") == "jupyter.widget":
             model = Model(content["comm_id"], dict(content["data"]["state"]))
             self._models[model.comm_id] = model

@@ -288,6 +288,17 @@ def test_a_server_that_hangs_up_is_reported_as_a_disconnection_naming_the_studen
             second.close()
 
 
+def test_a_kernel_that_dies_fails_the_wait_at_once_naming_the_student(server):
+    """A kernel killed mid-class (out of memory, say): the server restarts it and says so; the student waiting for a
+    reply fails then, not after their timeout."""
+    with Student("di", server.url + "/", server.token, session_path="di/04_weight_decay.ipynb", timeout=60) as di:
+        di.open()
+        di.kernel_process().kill()
+        # without the server's report this would end in a TimeoutError after 60 s, not in Disconnected
+        with pytest.raises(Disconnected, match=r"di: .*the kernel died \(the server reports it restarting\)"):
+            di.execute("1 + 1")
+
+
 def test_closing_leaves_no_kernel_even_when_the_notebook_could_not_run(server):
     student = Student("cy", server.url + "/", server.token, notebook="missing.ipynb")
     student.open()
