@@ -277,14 +277,20 @@ def main():
         # the unit suite on both cores (pytest-xdist): it tripled to ~1 600 tests with the property tables
         # of bad input (issue 14); one core takes ~82 s for it, ~31 ms a test
         notebooks = sorted((ROOT / "notebooks").glob("0*.ipynb"))
-        for what, suite_args, limit in (("unit and widget tests (tests/, no browser, 2 workers)",
-                                         ["-p", "no:nbval", "-n", "2", "tests", "--ignore=tests/e2e"], 60),
+        # tests/hub (JupyterHub and Jupyter servers, real kernels) and tests/e2e (Chromium) are not unit tests
+        for what, suite_args, limit in (("unit and widget tests (tests/, no browser, no hub, 2 workers)",
+                                         ["-p", "no:nbval", "-n", "2", "tests", "--ignore=tests/e2e",
+                                          "--ignore=tests/hub"], 60),
+                                        ("tests against real servers (tests/hub: JupyterHub, Jupyter Server)",
+                                         ["-p", "no:nbval", "tests/hub"], None),
                                         (f"notebooks under nbval (all {len(notebooks)})",
                                          ["--nbval-lax", "--nbval-current-env", "notebooks"], None)):
             per_file = {}
             elapsed, code, summary = run_suite(suite_args, per_file)
             if limit is not None:
                 rows.append((what, f"{elapsed:.0f} s ({summary})", f"≤ {limit} s", code == 0 and elapsed <= limit))
+            elif "nbval" not in what:
+                rows.append((what, f"{elapsed:.0f} s ({summary})", "—", code == 0))
             else:  # the classroom limit is per notebook: a lesson under 30 s; the suite grows with the course
                 rows.append((what, f"{elapsed:.0f} s ({summary})", "each notebook ≤ 30 s", code == 0))
                 for notebook in notebooks:

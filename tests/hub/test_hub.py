@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hub"))
 
 from course_hub import CourseHub, alive, nbgitpuller_link, proxy_missing, runtime_root, student_runtime  # noqa: E402
 
 requests = pytest.importorskip("requests")
-pytestmark = pytest.mark.skipif(proxy_missing() is not None, reason=str(proxy_missing()))
+# every test but the last needs a hub, hence its proxy
+needs_proxy = pytest.mark.skipif(proxy_missing() is not None, reason=str(proxy_missing()))
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -45,6 +46,7 @@ def sign_in(hub, name: str, password: str) -> tuple[requests.Session, requests.R
     return session, response
 
 
+@needs_proxy
 def test_a_student_signs_in_with_the_class_password_and_gets_the_course(hub):
     session, response = sign_in(hub, "ada", hub.password)
     assert response.status_code == 200 and response.url.startswith(f"{hub.url}/user/ada/lab"), response.url
@@ -74,6 +76,7 @@ def test_a_student_signs_in_with_the_class_password_and_gets_the_course(hub):
     assert session.delete(f"{hub.url}/user/ada/api/kernels/{kernel['id']}", headers=xsrf, timeout=60).status_code == 204
 
 
+@needs_proxy
 def test_a_wrong_password_is_refused_and_starts_nothing(hub):
     _, response = sign_in(hub, "eve", hub.password + "x")
     assert response.status_code == 403 and "/user/eve" not in response.url
@@ -81,6 +84,7 @@ def test_a_wrong_password_is_refused_and_starts_nothing(hub):
         hub.api("GET", "/users/eve")
 
 
+@needs_proxy
 def test_the_instructor_signs_in_with_the_admin_password_only(hub):
     _, refused = sign_in(hub, "instructor", hub.password)
     assert refused.status_code == 403
@@ -90,6 +94,7 @@ def test_the_instructor_signs_in_with_the_admin_password_only(hub):
     assert session.get(f"{hub.url}/hub/admin", timeout=30, allow_redirects=False).status_code == 200
 
 
+@needs_proxy
 def test_a_student_cannot_open_another_students_server(hub):
     hub.spawn("bo")
     session, _ = sign_in(hub, "cy", hub.password)
@@ -97,6 +102,7 @@ def test_a_student_cannot_open_another_students_server(hub):
     assert response.status_code == 403 or "/user/cy" in response.url, (response.status_code, response.url)
 
 
+@needs_proxy
 def test_a_students_own_work_is_kept_when_their_server_restarts(hub):
     server = hub.spawn("dee")
     mine = server.home / "04_weight_decay.ipynb"
@@ -111,6 +117,7 @@ def test_a_students_own_work_is_kept_when_their_server_restarts(hub):
     assert not list(server.home.glob(".*.partial"))
 
 
+@needs_proxy
 def test_a_small_class_two_students_move_a_slider_each_on_their_own_kernel(hub):
     """`make bench-class` in small: two students on the hub run notebook 04's explorer through the widget protocol
     and move one slider each; each gets a new frame from their own kernel, under their own server."""
@@ -131,6 +138,7 @@ def test_a_small_class_two_students_move_a_slider_each_on_their_own_kernel(hub):
     assert {"hub", "proxy", "kernels"} <= set(result.cpu_percent)
 
 
+@needs_proxy
 def test_an_nbgitpuller_link_hands_a_student_the_course(hub, tmp_path):
     """The link format the README gives, followed on this hub, with a local repository standing in for GitHub."""
     repo = tmp_path / "wd-course"
@@ -159,6 +167,7 @@ def test_an_nbgitpuller_link_hands_a_student_the_course(hub, tmp_path):
     assert (hub.state / "home" / "fay" / "wd-course" / "notebooks" / "04_weight_decay.ipynb").exists()
 
 
+@needs_proxy
 def test_stopping_the_hub_stops_every_server_and_kernel(tmp_path):
     hub = CourseHub(tmp_path).start()
     try:
