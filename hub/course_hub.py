@@ -60,6 +60,19 @@ def student_runtime(state: Path, name: str) -> Path:
     return folder
 
 
+def kept_secret(state: Path, name: str, nbytes: int) -> str:
+    """A password kept in the hub's state folder: made once (readable by the hub's user only, written whole, never
+    half), the same on every later start."""
+    path = Path(state) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{name}.{os.getpid()}.partial")
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(secrets.token_urlsafe(nbytes) + "\n")
+        os.replace(partial, path)
+    return path.read_text().strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -267,7 +280,7 @@ def _terminate_with_parent():
 def serve(port: int, state: Path) -> None:
     """`make hub`: the hub in the foreground until Ctrl-C, the students' homes kept in ``state`` between runs."""
     home = state.parent
-    hub = CourseHub(home, port=port, password=_kept_password(state))
+    hub = CourseHub(home, port=port, password=kept_secret(state, "class-password", 9))  # a class keeps it
     print(f"starting JupyterHub for the course (log: {hub.log_path}) ...", flush=True)
     with hub:
         admin = (state / "admin-password").read_text().strip()
@@ -285,16 +298,6 @@ Ctrl-C stops the hub and every student's server.""", flush=True)
             print(f"JupyterHub exited with {hub.process.returncode}; see {hub.log_path}", file=sys.stderr)
         except KeyboardInterrupt:
             print("\nstopping ...", flush=True)
-
-
-def _kept_password(state: Path) -> str:
-    """The class password of `make hub`: made once, kept with the hub's state, so a class keeps it across restarts."""
-    state.mkdir(parents=True, exist_ok=True)
-    path = state / "class-password"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(9) + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def main(argv=None):

@@ -21,31 +21,19 @@ WD_HUB_ADMIN_TOKEN    if set, an API token with admin rights (the tests and the 
 """
 
 import os
-import secrets
 import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from course_hub import student_runtime  # noqa: E402
+from course_hub import kept_secret, student_runtime  # noqa: E402
 ROOT = HERE.parent
 NOTEBOOKS = ROOT / "notebooks"
 STATE = Path(os.environ.get("WD_HUB_STATE", HERE / "state")).resolve()
 INSTRUCTOR = "instructor"
 
 c = get_config()  # noqa: F821 - JupyterHub provides it when it loads this file
-
-
-def _secret(name: str, nbytes: int) -> str:
-    """A password kept in the state folder (made once, readable by the hub's user only)."""
-    path = STATE / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(nbytes) + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 STATE.mkdir(parents=True, exist_ok=True)
 
 # --- where it listens, where it keeps its state (never in the checkout's root) --------------------------------------
@@ -62,8 +50,8 @@ c.JupyterHub.pid_file = str(STATE / "hub.pid")
 
 # --- who signs in ----------------------------------------------------------------------------------------------------
 c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = os.environ.get("WD_HUB_PASSWORD") or _secret("class-password", 9)
-c.SharedPasswordAuthenticator.admin_password = _secret("admin-password", 32)
+c.SharedPasswordAuthenticator.user_password = os.environ.get("WD_HUB_PASSWORD") or kept_secret(STATE, "class-password", 9)
+c.SharedPasswordAuthenticator.admin_password = kept_secret(STATE, "admin-password", 32)
 c.Authenticator.admin_users = {INSTRUCTOR}
 c.Authenticator.allow_all = True  # a class signs in with names of its own choosing
 if os.environ.get("WD_HUB_ADMIN_TOKEN"):

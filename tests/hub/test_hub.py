@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hub"))
 
-from course_hub import CourseHub, alive, nbgitpuller_link, proxy_missing, runtime_root, student_runtime  # noqa: E402
+from course_hub import CourseHub, alive, kept_secret, nbgitpuller_link, proxy_missing, runtime_root, student_runtime  # noqa: E402
 
 requests = pytest.importorskip("requests")
 # every test but the last needs a hub, hence its proxy
@@ -181,6 +181,14 @@ def test_stopping_the_hub_stops_every_server_and_kernel(tmp_path):
     assert [pid for pid in running if alive(pid)] == []
     assert hub.leftover_pids() == []
     assert not runtime_root(hub.state).exists()  # the students' sockets and connection files are gone too
+
+
+def test_a_kept_password_is_made_once_private_and_whole(tmp_path):
+    first = kept_secret(tmp_path / "state", "class-password", 9)
+    assert kept_secret(tmp_path / "state", "class-password", 9) == first  # a class keeps its password across restarts
+    assert len(first) == 12 and kept_secret(tmp_path / "state", "admin-password", 32) != first
+    assert (tmp_path / "state" / "class-password").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["admin-password", "class-password"]
 
 
 @pytest.mark.parametrize("argv, message", [
