@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -220,6 +221,8 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": [], "busy_core": None,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    # killed (SIGTERM) as when interrupted: the clean-up below runs, and no student's kernel is left behind
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     busy_process = None
     with tempfile.TemporaryDirectory(prefix="bench-class-") as home, CourseHub(Path(home)) as hub:
         try:

@@ -198,39 +198,36 @@ class CourseHub:
     def spawn(self, name: str, *, timeout: float = SPAWN_TIMEOUT) -> UserServer:
         """Create the user ``name`` (if new), start their server, wait until it answers; a token of theirs with it."""
         quoted = urllib.parse.quote(name)
-        try:
-            self.api("POST", f"/users/{quoted}")
-        except urllib.error.HTTPError as error:
-            if error.code != 409:  # 409: the user exists already
-                raise
+        self._api_unless("POST", f"/users/{quoted}", 409)  # 409: the user exists already
         token = self.api("POST", f"/users/{quoted}/tokens", {"note": "course class test", "expires_in": 86400})["token"]
-        try:
-            self.api("POST", f"/users/{quoted}/server")
-        except urllib.error.HTTPError as error:
-            if error.code != 400:  # 400: already running
-                raise
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.api("GET", f"/users/{quoted}").get("servers", {}).get("")
-            if server and server.get("ready"):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server of {name!r} did not start within {timeout} s; see {self.log_path}")
-            time.sleep(0.5)
+        self._api_unless("POST", f"/users/{quoted}/server", 400)  # 400: already running
+        self.wait_ready(name, timeout=timeout)
         url = f"{self.url}/user/{quoted}/"
         request = urllib.request.Request(f"{url}api/status", headers={"Authorization": f"token {token}"})
         with urllib.request.urlopen(request, timeout=60):
             pass
         return UserServer(name, url, token, self.state / "home" / name)
 
+    def wait_ready(self, name: str, *, timeout: float = SPAWN_TIMEOUT) -> None:
+        """Wait until the hub says the server of ``name`` is ready (started by the API or by signing in)."""
+        deadline = time.monotonic() + timeout
+        while not (self.api("GET", f"/users/{urllib.parse.quote(name)}").get("servers", {}).get("", {}).get("ready")):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server of {name!r} did not start within {timeout} s; see {self.log_path}")
+            time.sleep(0.5)
+
+    def _api_unless(self, method: str, path: str, harmless: int) -> None:
+        """A call whose refusal with status ``harmless`` means it is done already (user exists, server running)."""
+        try:
+            self.api(method, path)
+        except urllib.error.HTTPError as error:
+            if error.code != harmless:
+                raise
+
     def stop_server(self, name: str, *, timeout: float = 60):
         """Stop the server of ``name`` (and its kernels); wait until the hub says it is stopped."""
         quoted = urllib.parse.quote(name)
-        try:
-            self.api("DELETE", f"/users/{quoted}/server")
-        except urllib.error.HTTPError as error:
-            if error.code != 400:  # 400: not running
-                raise
+        self._api_unless("DELETE", f"/users/{quoted}/server", 400)  # 400: not running
         deadline = time.monotonic() + timeout
         while self.api("GET", f"/users/{quoted}").get("servers", {}).get(""):
             if time.monotonic() > deadline:

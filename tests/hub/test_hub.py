@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -38,10 +37,7 @@ def sign_in(hub, name: str, password: str) -> tuple[requests.Session, requests.R
     response = session.post(f"{hub.url}/hub/login?next=", data={"username": name, "password": password, "_xsrf": xsrf},
                             timeout=60)
     if "/hub/spawn-pending/" in response.url:
-        deadline = time.monotonic() + 240
-        while not (hub.api("GET", f"/users/{name}").get("servers", {}).get("", {}).get("ready")):
-            assert time.monotonic() < deadline, f"the server of {name} did not start"
-            time.sleep(0.5)
+        hub.wait_ready(name)
         response = session.get(response.url, timeout=60)
     return session, response
 
